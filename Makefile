@@ -1,0 +1,60 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgresql lint fmt babel-extract babel-update babel-compile bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment: on Debian, 'apt-get install python3-venv'"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e '.[postgresql,server]'
+	@touch $@
+
+$(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e '.[postgresql,server,test]'
+	@touch $@ $(VENV)/.installed
+
+## Create the environment, migrate the SQLite database, load the demo county, serve on :5000.
+run: $(VENV)/.installed
+	$(BIN)/township serve
+
+## Create the environment with test extras and run the whole suite (SQLite, then PostgreSQL).
+test: $(VENV)/.installed-test lint test-sqlite test-postgresql
+
+test-sqlite: $(VENV)/.installed-test
+	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgresql: $(VENV)/.installed-test
+	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \
+	  TOWNSHIP_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is unreachable under CI"; exit 1; \
+	else echo "PostgreSQL not reachable: skipping the PostgreSQL pass"; fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+babel-extract: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o core/translations/messages.pot .
+
+babel-update: babel-extract
+	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations
+
+babel-compile: $(VENV)/.installed
+	$(BIN)/pybabel compile -d core/translations
+
+bench: $(VENV)/.installed-test
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""Who may see and do what, in which township.
+
+A membership gives a role in an org unit. A role held in a county reaches every
+township of that county; a role held in a township, village or station reaches
+that township. Permissions are the union of the roles' permissions per township.
+Results are cached per request on ``flask.g``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import abort, g, has_request_context
+from sqlalchemy import select
+
+from core.db import db
+from core.models import Membership, OrgUnit, UnitKind, User
+from core.plugins import state
+
+
+def _permission_map(user: User) -> dict[int, set[str]]:
+    cache_key = f"_township_perms_{user.id}"
+    if has_request_context() and cache_key in g:
+        return g.get(cache_key)
+    roles = state().roles
+    memberships = db.session.scalars(select(Membership).where(Membership.user_id == user.id)).all()
+    county_ids = [m.org_unit_id for m in memberships if m.org_unit.kind == UnitKind.county]
+    townships_of_county: dict[int, list[int]] = defaultdict(list)
+    if county_ids:
+        for tid, parent in db.session.execute(
+            select(OrgUnit.id, OrgUnit.parent_id).where(
+                OrgUnit.kind == UnitKind.township, OrgUnit.parent_id.in_(county_ids)
+            )
+        ):
+            townships_of_county[parent].append(tid)
+    perms: dict[int, set[str]] = defaultdict(set)
+    for m in memberships:
+        role = roles.get(m.role)
+        if role is None:
+            continue  # a role of a plugin that is no longer installed
+        unit = m.org_unit
+        if unit.kind == UnitKind.county:
+            targets = townships_of_county.get(unit.id, [])
+        elif unit.kind == UnitKind.township:
+            targets = [unit.id]
+        else:
+            targets = [unit.township_id] if unit.township_id else []
+        for tid in targets:
+            perms[tid] |= role.permissions
+    result = dict(perms)
+    if has_request_context():
+        setattr(g, cache_key, result)
+    return result
+
+
+def visible_township_ids(user: User | None) -> set[int]:
+    """Townships the user may see at all."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    return set(_permission_map(user))
+
+
+def permissions(user: User, township_id: int) -> set[str]:
+    return _permission_map(user).get(township_id, set())
+
+
+def can(user: User | None, permission: str, township_id: int | None = None) -> bool:
+    """Whether the user has ``permission`` in the township (or in any, if None)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    perms = _permission_map(user)
+    if township_id is None:
+        return any(permission in p for p in perms.values())
+    return permission in perms.get(township_id, set())
+
+
+def township_ids_with(user: User | None, permission: str) -> set[int]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    return {tid for tid, p in _permission_map(user).items() if permission in p}
+
+
+def require(user: User | None, permission: str, township_id: int) -> None:
+    """404 when the township is not visible, 403 when visible but not permitted."""
+    if township_id not in visible_township_ids(user):
+        abort(404)
+    if not can(user, permission, township_id):
+        abort(403)
+
+
+def clear_cache() -> None:
+    if has_request_context():
+        for key in [k for k in vars(g) if k.startswith("_township_perms_")]:
+            delattr(g, key)
+
+
+def mask_id_number(value: str | None) -> str | None:
+    """``110101199003071234`` → ``1101**********1234``."""
+    if not value:
+        return value
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_phone(value: str | None) -> str | None:
+    """``13812345678`` → ``138****5678``."""
+    if not value:
+        return value
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]

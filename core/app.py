@@ -1,0 +1,182 @@
+"""The app factory: an ordered list of steps, nothing done at import time."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, abort, g, request
+from flask_babel import get_locale
+
+from core.config import load_config
+from core.db import db
+from core.extensions import babel, csrf, limiter
+from core.logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application. ``config`` overrides every other source (tests use it)."""
+    import os
+
+    app = Flask(
+        "core",
+        instance_relative_config=True,
+        instance_path=os.environ.get("TOWNSHIP_INSTANCE_PATH") or None,
+    )
+    load_config(app, config)
+    configure_logging(app)
+
+    db.init_app(app)
+    _init_i18n(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    from core.auth import init_login
+
+    init_login(app)
+
+    from core.plugins import load_plugins
+
+    township = load_plugins(app)
+
+    from core.tasks import init_broker, install_session_hooks
+
+    install_session_hooks()
+    actors = [a for group in township.hook.township_actors() for a in group or ()]
+    _check_actors(township, actors)
+    init_broker(app, actors)
+
+    _register_blueprints(app, township)
+    from admin import init_admin
+
+    init_admin(app)
+    _register_template_helpers(app)
+    _register_error_handlers(app)
+
+    from core.cli import register_commands
+
+    register_commands(app)
+    township.hook.township_app_created(app=app)
+    return app
+
+
+def _init_i18n(app: Flask) -> None:
+    from core.auth import select_locale
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    babel.init_app(
+        app, locale_selector=select_locale, default_translation_directories="translations"
+    )
+
+
+def _check_actors(township, actors) -> None:
+    from core.plugins import PluginError, check_endpoint
+
+    for lazy in actors:
+        owner = lazy.actor_name.split(".", 1)[0]
+        if owner not in township.plugins:
+            raise PluginError(f"actor {lazy.actor_name!r} is not named after a loaded plugin")
+        check_endpoint(owner, lazy.actor_name, "actor")
+        check_endpoint(owner, lazy.queue_name, "queue")
+
+
+def _register_blueprints(app: Flask, township) -> None:
+    from core import api, auth, health, public
+    from core.plugins import PluginError, check_endpoint
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp, url_prefix="/api")
+    csrf.exempt(api.bp)
+
+    plugin_blueprints: dict[str, str] = {}
+    for key, loaded in township.plugins.items():
+        impl = getattr(loaded.obj, "township_blueprints", None)
+        for bp in (impl() if impl else None) or ():
+            check_endpoint(key, bp.name, "blueprint")
+            if bp.name != key:
+                raise PluginError(f"plugin {key!r}: its blueprint must be named {key!r}")
+            app.register_blueprint(bp, url_prefix=f"/t/<township>/{key}")
+            plugin_blueprints[bp.name] = key
+    app.extensions["township_blueprints"] = plugin_blueprints
+
+    @app.url_value_preprocessor
+    def _township_from_url(endpoint, values):
+        """``/t/<township>/<key>/...``: find the township; 404 if the plugin is off there."""
+        if not endpoint or "." not in endpoint:
+            return
+        key = plugin_blueprints.get(endpoint.split(".", 1)[0])
+        if key is None or values is None or "township" not in values:
+            return
+        from core.institutions import is_enabled
+        from core.public import township_by_code
+
+        unit = township_by_code(values.pop("township"))
+        if unit is None or not is_enabled(unit.id, key):
+            abort(404)
+        g.township = unit
+
+    @app.url_defaults
+    def _township_into_url(endpoint, values):
+        if (
+            endpoint
+            and endpoint.split(".", 1)[0] in plugin_blueprints
+            and "township" not in values
+            and getattr(g, "township", None) is not None
+        ):
+            values["township"] = g.township.code
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
+    from core.auth import LANGUAGES
+    from core.cases import STATUS_LABELS
+
+    def label(obj: Any) -> str:
+        """The zh_CN or English label of a plugin, role, case kind or policy."""
+        english = str(get_locale()) == "en"
+        for zh, en in (("name", "name_en"), ("label", "label_en")):
+            if hasattr(obj, en):
+                return getattr(obj, en) if english and getattr(obj, en) else getattr(obj, zh)
+        return str(obj)
+
+    @app.context_processor
+    def _globals():
+        return {
+            "label": label,
+            "LANGUAGES": LANGUAGES,
+            "current_locale": str(get_locale()),
+            "STATUS_LABELS": STATUS_LABELS,
+            "current_user": current_user,
+        }
+
+    app.jinja_env.globals["label"] = label
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    from core.api import json_error
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return json_error(exc.code or 500, exc.description or exc.name)
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return _http_error(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return json_error(500, "internal error; it was logged")
+        if app.testing:
+            raise exc
+        from flask import render_template
+
+        return render_template("core/error.html", code=500), 500

@@ -1,0 +1,180 @@
+"""The working-day calendar of a township (工作日).
+
+Sources, in order: the township's own days (:class:`~core.models.CalendarDay`);
+the State Council's schedule from ``chinese-calendar`` (statutory holidays and
+adjusted working days, 调休); for a year that package does not cover yet, the
+statutory holidays the ``holidays`` package computes for China, with weekends,
+and a warning that the official schedule is not known.
+
+Periods are counted as Chinese law counts them: the day of acceptance is not
+counted; a calendar-day limit whose last day is a rest day moves to the next
+working day.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import chinese_calendar
+import holidays as holidays_lib
+from sqlalchemy import select
+
+from core.db import db
+from core.models import CalendarDay, LimitUnit
+
+#: a guard against loops: no limit in the rule book is anywhere near this long
+MAX_SPAN_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    day: date
+    workday: bool
+    #: weekday | weekend | holiday | adjusted_workday | township | estimated_holiday
+    reason: str
+    name: str | None = None
+
+
+@dataclass
+class DueDate:
+    """A computed due date and the steps that explain it."""
+
+    start: date
+    amount: int
+    unit: LimitUnit
+    due: date
+    steps: list[tuple[DayInfo, int | None]] = field(default_factory=list)
+    moved_from: date | None = None
+    estimated_years: list[int] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=16)
+def _fallback_holidays(year: int) -> dict[date, str]:
+    return dict(holidays_lib.China(years=year))
+
+
+def official_years() -> range:
+    """Years the installed ``chinese-calendar`` knows the official schedule for."""
+    years = sorted({d.year for d in chinese_calendar.holidays})
+    return range(years[0], years[-1] + 1)
+
+
+class WorkingCalendar:
+    """Working days for one township."""
+
+    def __init__(self, own_days: dict[date, CalendarDay | tuple[bool, str]] | None = None):
+        self._own = {}
+        for day, entry in (own_days or {}).items():
+            if isinstance(entry, CalendarDay):
+                self._own[day] = (entry.is_workday, entry.note)
+            else:
+                self._own[day] = entry
+
+    @classmethod
+    def for_township(cls, township_id: int | None) -> WorkingCalendar:
+        if township_id is None:
+            return cls()
+        rows = db.session.scalars(
+            select(CalendarDay).where(CalendarDay.township_id == township_id)
+        ).all()
+        return cls({row.day: (row.is_workday, row.note) for row in rows})
+
+    def info(self, day: date) -> DayInfo:
+        if day in self._own:
+            workday, note = self._own[day]
+            return DayInfo(day, workday, "township", note)
+        if day.year in official_years():
+            workday = chinese_calendar.is_workday(day)
+            _, name = chinese_calendar.get_holiday_detail(day)
+            if day.weekday() >= 5:
+                return DayInfo(day, workday, "adjusted_workday" if workday else "weekend", name)
+            return DayInfo(day, workday, "weekday" if workday else "holiday", name)
+        name = _fallback_holidays(day.year).get(day)
+        if name:
+            return DayInfo(day, False, "estimated_holiday", name)
+        if day.weekday() >= 5:
+            return DayInfo(day, False, "weekend")
+        return DayInfo(day, True, "weekday")
+
+    def is_workday(self, day: date) -> bool:
+        return self.info(day).workday
+
+    def next_workday(self, day: date) -> date:
+        """``day`` itself if it is a working day, else the next one."""
+        for _ in range(MAX_SPAN_DAYS):
+            if self.is_workday(day):
+                return day
+            day += timedelta(days=1)
+        raise ValueError("no working day within three years")
+
+    def add_working_days(self, start: date, amount: int) -> DueDate:
+        """The ``amount``-th working day after ``start`` (``start`` is not counted)."""
+        if amount < 0:
+            raise ValueError("a time limit cannot be negative")
+        steps: list[tuple[DayInfo, int | None]] = []
+        day, counted = start, 0
+        while counted < amount:
+            day += timedelta(days=1)
+            if (day - start).days > MAX_SPAN_DAYS:
+                raise ValueError("time limit too long")
+            info = self.info(day)
+            if info.workday:
+                counted += 1
+                steps.append((info, counted))
+            else:
+                steps.append((info, None))
+        return DueDate(
+            start,
+            amount,
+            LimitUnit.working_days,
+            day,
+            steps,
+            estimated_years=self._estimated(start, day),
+        )
+
+    def add_calendar_days(self, start: date, amount: int) -> DueDate:
+        """``start`` + ``amount`` days; a last day that is a rest day moves to the next
+        working day."""
+        if amount < 0:
+            raise ValueError("a time limit cannot be negative")
+        if amount > MAX_SPAN_DAYS:
+            raise ValueError("time limit too long")
+        last = start + timedelta(days=amount)
+        due = self.next_workday(last)
+        steps = [(self.info(last + timedelta(days=i)), None) for i in range((due - last).days + 1)]
+        return DueDate(
+            start,
+            amount,
+            LimitUnit.calendar_days,
+            due,
+            steps,
+            moved_from=last if due != last else None,
+            estimated_years=self._estimated(start, due),
+        )
+
+    def due_date(self, start: date, amount: int, unit: LimitUnit | str) -> DueDate:
+        unit = LimitUnit(unit)
+        if unit is LimitUnit.working_days:
+            return self.add_working_days(start, amount)
+        return self.add_calendar_days(start, amount)
+
+    def working_days_between(self, after: date, until: date) -> int:
+        """Working days in ``(after, until]``."""
+        count, day = 0, after
+        while day < until:
+            day += timedelta(days=1)
+            count += self.is_workday(day)
+        return count
+
+    def _estimated(self, start: date, end: date) -> list[int]:
+        known = official_years()
+        return [y for y in range(start.year, end.year + 1) if y not in known]
+
+
+def uncovered_years(today: date | None = None) -> list[int]:
+    """This year and next, where the official schedule is not yet known."""
+    today = today or date.today()
+    known = official_years()
+    return [y for y in (today.year, today.year + 1) if y not in known]

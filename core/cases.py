@@ -1,0 +1,486 @@
+"""Case services: register, accept, assign, forward, pause, extend, resolve, deliver, close.
+
+Each service checks the transition, changes the case, appends a
+:class:`~core.models.CaseEvent` (who, when, what, before/after), commits, and then
+fires the event hook. An illegal transition raises :class:`CaseError` with a
+message a clerk can read; nothing is written.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from core.calendar import DueDate, WorkingCalendar
+from core.contract import CaseKind
+from core.db import db, utcnow
+from core.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    ExtensionRequest,
+    LimitUnit,
+    OrgUnit,
+    Person,
+    TimeLimitPolicy,
+    UnitKind,
+    User,
+)
+from core.plugins import state
+
+S = CaseStatus
+
+#: which status may follow which
+TRANSITIONS: dict[CaseStatus, set[CaseStatus]] = {
+    S.received: {S.accepted, S.forwarded, S.closed},
+    S.accepted: {S.in_progress, S.waiting, S.forwarded, S.resolved},
+    S.in_progress: {S.waiting, S.forwarded, S.resolved},
+    S.waiting: {S.in_progress},
+    S.forwarded: {S.accepted, S.in_progress, S.resolved},
+    S.resolved: {S.delivered, S.reopened, S.closed},
+    S.delivered: {S.closed, S.reopened},
+    S.closed: {S.reopened},
+    S.reopened: {S.in_progress, S.waiting, S.forwarded, S.resolved},
+}
+
+STATUS_LABELS = {
+    S.received: _l("Received"),
+    S.accepted: _l("Accepted"),
+    S.in_progress: _l("In progress"),
+    S.waiting: _l("Waiting for the citizen"),
+    S.forwarded: _l("Forwarded"),
+    S.resolved: _l("Resolved"),
+    S.delivered: _l("Delivered"),
+    S.closed: _l("Closed"),
+    S.reopened: _l("Reopened"),
+}
+
+
+class CaseError(ValueError):
+    """A case operation that is not allowed; ``str(exc)`` is the message for the user."""
+
+
+# ---------------------------------------------------------------------------
+# Time limits
+# ---------------------------------------------------------------------------
+
+
+def case_kind(code: str) -> CaseKind:
+    kind = state().case_kinds.get(code)
+    if kind is None:
+        raise CaseError(_l("Unknown case kind: %(kind)s", kind=code))
+    return kind
+
+
+def time_limit(township_id: int, kind_code: str) -> tuple[int, LimitUnit, int | None]:
+    """The township's time limit for a kind: (amount, unit, most it may be extended to)."""
+    kind = case_kind(kind_code)
+    row = db.session.scalar(
+        select(TimeLimitPolicy).where(
+            TimeLimitPolicy.township_id == township_id, TimeLimitPolicy.kind == kind_code
+        )
+    )
+    if row is None:
+        return kind.amount, kind.unit, kind.max_amount
+    return row.amount, row.unit, row.max_amount
+
+
+def compute_due(case: Case, calendar: WorkingCalendar | None = None) -> DueDate | None:
+    """How the case's due date follows from its acceptance date and limit (for the case page)."""
+    if case.accepted_on is None or case.limit_amount is None:
+        return None
+    calendar = calendar or WorkingCalendar.for_township(case.township_id)
+    return calendar.due_date(case.accepted_on, case.limit_amount, case.limit_unit)
+
+
+def _due_with_pauses(case: Case, calendar: WorkingCalendar, paused_days: int | None = None) -> date:
+    """The due date, pushed back by the working days the clock stood still."""
+    paused_days = case.paused_working_days if paused_days is None else paused_days
+    due = calendar.due_date(case.accepted_on, case.limit_amount, case.limit_unit).due
+    if paused_days:
+        due = calendar.add_working_days(due, paused_days).due
+    return due
+
+
+def timeliness(
+    case: Case,
+    today: date | None = None,
+    due_soon_days: int | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> str:
+    """``on_time``, ``due_soon``, ``overdue``, ``paused`` or ``done`` for display and sweeps."""
+    today = today or date.today()
+    if case.status not in OPEN_STATUSES:
+        return "paused" if case.status == S.waiting else "done"
+    if case.due_on is None:
+        return "on_time"
+    if today > case.due_on:
+        return "overdue"
+    if due_soon_days is None:
+        due_soon_days = current_app.config["DUE_SOON_WORKING_DAYS"]
+    calendar = calendar or WorkingCalendar.for_township(case.township_id)
+    if calendar.working_days_between(today, case.due_on) <= due_soon_days:
+        return "due_soon"
+    return "on_time"
+
+
+# ---------------------------------------------------------------------------
+# Trail
+# ---------------------------------------------------------------------------
+
+
+def _snapshot(case: Case, fields: tuple[str, ...]) -> dict[str, Any]:
+    out = {}
+    for name in fields:
+        value = getattr(case, name)
+        out[name] = (
+            value.isoformat()
+            if isinstance(value, date)
+            else (
+                str(value)
+                if value is not None and not isinstance(value, (int, str, bool))
+                else value
+            )
+        )
+    return out
+
+
+def _record(
+    case: Case,
+    actor: User | None,
+    action: str,
+    before: dict | None,
+    after: dict | None,
+    note: str | None = None,
+) -> CaseEvent:
+    event = CaseEvent(
+        case=case,
+        actor_id=actor.id if actor else None,
+        action=action,
+        before=before,
+        after=after,
+        note=note,
+    )
+    db.session.add(event)
+    return event
+
+
+def _move(
+    case: Case,
+    to: CaseStatus,
+    actor: User | None,
+    action: str,
+    note: str | None = None,
+    **changes: Any,
+) -> None:
+    if to not in TRANSITIONS[case.status]:
+        raise CaseError(
+            _l(
+                "A case that is %(now)s cannot be %(to)s.",
+                now=STATUS_LABELS[case.status],
+                to=STATUS_LABELS[to],
+            )
+        )
+    fields = ("status", *changes)
+    before = _snapshot(case, fields)
+    case.status = to
+    for name, value in changes.items():
+        setattr(case, name, value)
+    _record(case, actor, action, before, _snapshot(case, fields), note)
+
+
+def _check_staff(township_id: int, *users: User | None) -> None:
+    from core.access import visible_township_ids
+
+    for user in users:
+        if user is not None and township_id not in visible_township_ids(user):
+            raise CaseError(_l("%(name)s does not work for this township.", name=user.name))
+
+
+def _check_department(township_id: int, department: OrgUnit | None) -> None:
+    if department is not None and (
+        department.township_id != township_id or department.kind != UnitKind.station
+    ):
+        raise CaseError(_l("The department must be a station or office of this township."))
+
+
+# ---------------------------------------------------------------------------
+# Services
+# ---------------------------------------------------------------------------
+
+
+def make_receipt_number(township: OrgUnit, kind: str) -> str:
+    """The core's default receipt number: ``<code>-<yymmdd>-<8 random characters>``."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
+    token = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"{township.code.upper()[:8]}-{date.today():%y%m%d}-{token}"
+
+
+def register_case(
+    *,
+    township: OrgUnit,
+    kind: str,
+    title: str,
+    applicant_name: str,
+    first_responder: User,
+    description: str = "",
+    applicant: Person | None = None,
+    handler: User | None = None,
+    department: OrgUnit | None = None,
+    received_on: date | None = None,
+    accept: bool = False,
+) -> Case:
+    """Register a citizen's matter with the signed-in clerk as first responder (首问责任人)."""
+    case_kind(kind)
+    title = (title or "").strip()
+    applicant_name = (applicant_name or (applicant.name if applicant else "")).strip()
+    if not title:
+        raise CaseError(_l("A case needs a title."))
+    if not applicant_name:
+        raise CaseError(_l("A case needs the applicant's name."))
+    if len(title) > 200:
+        raise CaseError(_l("The title is longer than 200 characters."))
+    if applicant is not None and applicant.township_id != township.id:
+        raise CaseError(_l("The applicant is registered in another township."))
+    _check_staff(township.id, first_responder, handler)
+    _check_department(township.id, department)
+    received_on = received_on or date.today()
+    if received_on > date.today():
+        raise CaseError(_l("The date received cannot be in the future."))
+    receipt = state().hook.township_make_receipt_number(township=township, kind=kind)
+    case = Case(
+        township_id=township.id,
+        kind=kind,
+        receipt_no=receipt,
+        title=title,
+        description=description or "",
+        applicant=applicant,
+        applicant_name=applicant_name,
+        first_responder_id=first_responder.id,
+        handler_id=handler.id if handler else None,
+        department_id=department.id if department else None,
+        status=S.received,
+        received_on=received_on,
+    )
+    db.session.add(case)
+    _record(
+        case,
+        first_responder,
+        "registered",
+        None,
+        {"status": "received", "kind": kind, "title": title},
+    )
+    if accept:
+        _accept(case, first_responder, received_on)
+    db.session.commit()
+    if accept:
+        state().hook.township_case_accepted(case=case)
+    return case
+
+
+def _accept(case: Case, actor: User, on: date) -> None:
+    amount, unit, max_amount = time_limit(case.township_id, case.kind)
+    calendar = WorkingCalendar.for_township(case.township_id)
+    due = calendar.due_date(on, amount, unit).due
+    _move(
+        case,
+        S.accepted,
+        actor,
+        "accepted",
+        accepted_on=on,
+        limit_amount=amount,
+        limit_unit=unit,
+        limit_max_amount=max_amount,
+        due_on=due,
+    )
+
+
+def accept_case(case: Case, actor: User, on: date | None = None) -> Case:
+    """Accept the case (受理): the clock starts the day after ``on``."""
+    on = on or date.today()
+    if on > date.today():
+        raise CaseError(_l("The acceptance date cannot be in the future."))
+    if on < case.received_on:
+        raise CaseError(_l("A case cannot be accepted before it was received."))
+    if case.accepted_on is not None:
+        # accepted again after forwarding: the limit keeps running from the first acceptance
+        _move(case, S.accepted, actor, "accepted")
+    else:
+        _accept(case, actor, on)
+    db.session.commit()
+    state().hook.township_case_accepted(case=case)
+    return case
+
+
+def assign_case(case: Case, actor: User, handler: User | None, department: OrgUnit | None) -> Case:
+    """Name the handler and the department (status unchanged)."""
+    if case.status in (S.closed,):
+        raise CaseError(_l("A closed case cannot be assigned; reopen it first."))
+    _check_staff(case.township_id, handler)
+    _check_department(case.township_id, department)
+    fields = ("handler_id", "department_id")
+    before = _snapshot(case, fields)
+    case.handler_id = handler.id if handler else None
+    case.department_id = department.id if department else None
+    _record(case, actor, "assigned", before, _snapshot(case, fields))
+    if case.status in (S.accepted, S.reopened) and handler is not None:
+        _move(case, S.in_progress, actor, "started")
+    db.session.commit()
+    return case
+
+
+def start_case(case: Case, actor: User) -> Case:
+    """The handler starts work, or resumes after waiting for the citizen."""
+    changes: dict[str, Any] = {}
+    if case.status == S.waiting and case.paused_since is not None:
+        calendar = WorkingCalendar.for_township(case.township_id)
+        total = case.paused_working_days + calendar.working_days_between(
+            case.paused_since, date.today()
+        )
+        changes = {
+            "paused_since": None,
+            "paused_working_days": total,
+            "due_on": _due_with_pauses(case, calendar, total),
+        }
+    _move(case, S.in_progress, actor, "resumed" if changes else "started", **changes)
+    db.session.commit()
+    return case
+
+
+def wait_for_citizen(case: Case, actor: User, note: str) -> Case:
+    """Pause the clock: the citizen must bring something (补正材料)."""
+    if not (note or "").strip():
+        raise CaseError(_l("Say what the citizen must bring."))
+    _move(case, S.waiting, actor, "paused", note=note, paused_since=date.today())
+    db.session.commit()
+    return case
+
+
+def forward_case(case: Case, actor: User, department: OrgUnit | None, note: str) -> Case:
+    """Hand the case to another department or to a higher level; the clock keeps running."""
+    _check_department(case.township_id, department)
+    if not (note or "").strip():
+        raise CaseError(_l("Say where and why the case is forwarded."))
+    _move(
+        case,
+        S.forwarded,
+        actor,
+        "forwarded",
+        note=note,
+        department_id=department.id if department else case.department_id,
+    )
+    db.session.commit()
+    state().hook.township_case_forwarded(case=case, department=department)
+    return case
+
+
+def request_extension(case: Case, actor: User, amount: int, reason: str) -> ExtensionRequest:
+    """Ask a leader to extend the time limit to ``amount`` (same unit as the limit)."""
+    if case.status not in OPEN_STATUSES and case.status != S.waiting:
+        raise CaseError(_l("Only an open case can be extended."))
+    if case.limit_amount is None:
+        raise CaseError(_l("Accept the case before asking for an extension."))
+    if case.limit_max_amount is None:
+        raise CaseError(_l("The time limit of this kind of case cannot be extended."))
+    if not isinstance(amount, int) or amount <= case.limit_amount:
+        raise CaseError(
+            _l("The new limit must be longer than the current one (%(n)s).", n=case.limit_amount)
+        )
+    if amount > case.limit_max_amount:
+        raise CaseError(_l("The limit can be extended to %(n)s at most.", n=case.limit_max_amount))
+    if not (reason or "").strip():
+        raise CaseError(_l("Give a reason for the extension."))
+    pending = db.session.scalar(
+        select(ExtensionRequest).where(
+            ExtensionRequest.case_id == case.id, ExtensionRequest.approved.is_(None)
+        )
+    )
+    if pending is not None:
+        raise CaseError(_l("An extension request is already waiting for a leader."))
+    req = ExtensionRequest(case=case, requested_by_id=actor.id, amount=amount, reason=reason)
+    db.session.add(req)
+    _record(case, actor, "extension_requested", None, {"amount": amount}, note=reason)
+    db.session.commit()
+    return req
+
+
+def decide_extension(
+    req: ExtensionRequest, leader: User, approve: bool, note: str = ""
+) -> ExtensionRequest:
+    """A leader approves or refuses an extension; approval recomputes the due date."""
+    from core.access import can
+
+    if req.approved is not None:
+        raise CaseError(_l("This request was already decided."))
+    case = req.case
+    if not can(leader, "cases.approve_extension", case.township_id):
+        raise CaseError(_l("Only a leader of the township can decide on an extension."))
+    req.approved = approve
+    req.decided_by_id = leader.id
+    req.decided_at = utcnow()
+    if approve:
+        fields = ("limit_amount", "due_on")
+        before = _snapshot(case, fields)
+        case.limit_amount = req.amount
+        case.due_on = _due_with_pauses(case, WorkingCalendar.for_township(case.township_id))
+        case.overdue_reminded_for = None
+        _record(case, leader, "extended", before, _snapshot(case, fields), note=note or None)
+    else:
+        _record(case, leader, "extension_refused", None, None, note=note or None)
+    db.session.commit()
+    if approve:
+        state().hook.township_case_extended(case=case, amount=req.amount)
+    return req
+
+
+def resolve_case(case: Case, actor: User, result: str) -> Case:
+    if not (result or "").strip():
+        raise CaseError(_l("Write down the result."))
+    _move(case, S.resolved, actor, "resolved", result=result)
+    db.session.commit()
+    return case
+
+
+def deliver_case(case: Case, actor: User, delivery_note: str) -> Case:
+    """Record how the result reached the citizen (送达)."""
+    if not (delivery_note or "").strip():
+        raise CaseError(_l("Say how the result was delivered."))
+    _move(case, S.delivered, actor, "delivered", delivery_note=delivery_note)
+    db.session.commit()
+    return case
+
+
+def close_case(case: Case, actor: User, note: str | None = None) -> Case:
+    _move(case, S.closed, actor, "closed", note=note, closed_at=utcnow())
+    db.session.commit()
+    state().hook.township_case_closed(case=case)
+    return case
+
+
+def reopen_case(case: Case, actor: User, reason: str) -> Case:
+    if not (reason or "").strip():
+        raise CaseError(_l("Give a reason for reopening."))
+    _move(case, S.reopened, actor, "reopened", note=reason, closed_at=None)
+    db.session.commit()
+    return case
+
+
+def public_view(case: Case) -> dict[str, Any]:
+    """What a citizen sees under a receipt number: status and dates, nothing personal."""
+    return {
+        "receipt_no": case.receipt_no,
+        "kind": case.kind,
+        "status": case.status.value,
+        "received_on": case.received_on.isoformat(),
+        "accepted_on": case.accepted_on.isoformat() if case.accepted_on else None,
+        "due_on": case.due_on.isoformat() if case.due_on else None,
+        "township": case.township.name,
+        "department": case.department.name if case.department else None,
+        "updated_at": case.updated_at.isoformat(),
+    }

@@ -1,0 +1,224 @@
+"""Configuration in one place: defaults, then the instance file, then ``TOWNSHIP_*``.
+
+Every key the platform reads is declared in :data:`DEFAULTS` with one line of
+documentation; ``tests/core/test_config.py`` checks each one appears in the
+README. Keys Flask and its extensions read themselves (``SESSION_*``,
+``SQLALCHEMY_*``, ``FLASK_ADMIN_*``, ``RATELIMIT_*``, ``BABEL_*``, ``WTF_*``)
+are passed through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "TOWNSHIP"
+INSTANCE_FILE = "township.toml"
+SECRET_FILE = "secret_key"
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    doc: str
+
+
+#: Every setting of the platform with its default (the embedded, one-machine mode).
+SETTINGS: dict[str, Setting] = {
+    "DATABASE_URL": Setting(
+        None, "SQLAlchemy URL; unset means an SQLite file `instance/township.db` (WAL)."
+    ),
+    "BROKER_URL": Setting(
+        None,
+        "Task broker: unset = embedded (workers inside `township serve`), "
+        "`redis://...` = Redis, `amqp://...` = RabbitMQ.",
+    ),
+    "SECRET_KEY": Setting(
+        None, "Session signing key; generated into `instance/secret_key` on first run."
+    ),
+    "EMBEDDED_WORKER_THREADS": Setting(
+        2, "Worker threads `township serve` runs when the broker is embedded."
+    ),
+    "EMBEDDED_SCHEDULER": Setting(
+        True, "Whether `township serve` also runs the scheduler (with the same lease)."
+    ),
+    "SCHEDULER_LEASE_SECONDS": Setting(
+        15, "How long the active scheduler's lease lasts; a standby takes over after it."
+    ),
+    "SWEEP_SECONDS": Setting(
+        120, "How often pending tasks whose message may be lost are sent again."
+    ),
+    "SWEEP_GRACE_SECONDS": Setting(
+        60, "How old a pending task must be before the sweep sends it again."
+    ),
+    "DEFAULT_TIMEZONE": Setting("Asia/Shanghai", "Time zone of new townships."),
+    "DEFAULT_LOCALE": Setting("zh_CN", "Interface language: `zh_CN` or `en`."),
+    "DUE_SOON_WORKING_DAYS": Setting(
+        2, "An open case is 'due soon' this many working days before its due date."
+    ),
+    "LOGIN_RATE_LIMIT": Setting(
+        "10 per minute", "Failed-login throttle per address and user name (Flask-Limiter)."
+    ),
+    "RATELIMIT_STORAGE_URI": Setting(
+        "memory://", "Flask-Limiter storage; use the Redis URL when several web processes run."
+    ),
+    "SMTP_HOST": Setting(None, "SMTP server for e-mail; unset = e-mails are logged only."),
+    "SMTP_PORT": Setting(25, "SMTP port."),
+    "SMTP_USER": Setting(None, "SMTP user name, if the server needs one."),
+    "SMTP_PASSWORD": Setting(None, "SMTP password."),
+    "SMTP_STARTTLS": Setting(False, "Use STARTTLS."),
+    "MAIL_FROM": Setting("township@localhost", "Sender address of e-mails."),
+    "HOST": Setting("127.0.0.1", "Address `township serve` listens on."),
+    "PORT": Setting(5000, "Port `township serve` listens on."),
+    "LOG_FORMAT": Setting("text", "`text` or `json` (one JSON object per line)."),
+    "LOG_LEVEL": Setting("INFO", "Log level."),
+    "TRACE_PLUGINS": Setting(False, "Log every hook call with its plugin and duration."),
+    "PLUGINS": Setting(
+        None,
+        "Comma-separated plugin keys to load; unset = every plugin of the "
+        "`township.plugins` entry-point group.",
+    ),
+    "PAGE_SIZE": Setting(20, "Rows per page in public lists and the API."),
+    "EXTRA_PLUGINS": Setting(
+        (), "Python objects registered as plugins besides the entry points (tests use it)."
+    ),
+    "INSTANCE_PATH": Setting(
+        None, "Folder for the SQLite file, secret key and instance file (environment only)."
+    ),
+}
+
+#: Keys that must have a value once the configuration is complete.
+REQUIRED_KEYS = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI")
+
+#: Prefixes of keys owned by Flask or an extension, passed through without warning.
+PASSTHROUGH_PREFIXES = (
+    "SESSION_",
+    "SQLALCHEMY_",
+    "FLASK_ADMIN_",
+    "RATELIMIT_",
+    "BABEL_",
+    "WTF_",
+    "REMEMBER_COOKIE_",
+    "PERMANENT_SESSION",
+    "PREFERRED_URL_SCHEME",
+    "SERVER_NAME",
+    "TESTING",
+    "DEBUG",
+    "PROPAGATE_EXCEPTIONS",
+    "MAX_CONTENT_LENGTH",
+    "APPLICATION_ROOT",
+    "TEMPLATES_AUTO_RELOAD",
+    "EXPLAIN_TEMPLATE_LOADING",
+    "TRAP_",
+    "USE_X_SENDFILE",
+    "SEND_FILE_",
+    "JSON",
+    "MAX_COOKIE_SIZE",
+    "TOWNSHIP_",
+)
+
+
+class ConfigError(RuntimeError):
+    """The configuration is incomplete or wrong; the message says what to set."""
+
+
+def _secret_key(instance_path: Path) -> str:
+    path = instance_path / SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    log.info("generated a new secret key in %s", path)
+    return key
+
+
+def _is_known(key: str) -> bool:
+    return key in SETTINGS or key.startswith(PASSTHROUGH_PREFIXES)
+
+
+def load_config(app, overrides: dict[str, Any] | None = None) -> None:
+    """Fill ``app.config``: defaults, ``instance/township.toml``, ``TOWNSHIP_*``, overrides."""
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+
+    for key, setting in SETTINGS.items():
+        app.config[key] = setting.default
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        SQLALCHEMY_TRACK_MODIFICATIONS=False,
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        FLASK_ADMIN_SWATCH="default",
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+
+    sources: list[tuple[str, dict[str, Any]]] = []
+    instance_file = instance_path / INSTANCE_FILE
+    if instance_file.exists():
+        with instance_file.open("rb") as fh:
+            sources.append(
+                (str(instance_file), {k.upper(): v for k, v in tomllib.load(fh).items()})
+            )
+    env = _prefixed_env()
+    sources.append((f"{ENV_PREFIX}_* environment", env))
+    if overrides:
+        sources.append(("create_app(config=...)", dict(overrides)))
+
+    for origin, values in sources:
+        for key, value in values.items():
+            if not _is_known(key):
+                log.warning("unknown setting %s from %s is ignored by the platform", key, origin)
+            app.config[key] = value
+
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        url = app.config.get("DATABASE_URL") or f"sqlite:///{instance_path / 'township.db'}"
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATELIMIT_STORAGE_URI"])
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DEFAULT_TIMEZONE"]
+    if not app.config.get("TESTING") and "SESSION_COOKIE_SECURE" not in env:
+        # Secure cookies unless the operator serves plain HTTP on purpose (the default
+        # embedded mode on 127.0.0.1 does).
+        app.config.setdefault("SESSION_COOKIE_SECURE", False)
+
+    missing = [key for key in REQUIRED_KEYS if not app.config.get(key)]
+    if missing:
+        raise ConfigError(f"missing required settings: {', '.join(missing)}")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` and use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _prefixed_env() -> dict[str, Any]:
+    """``TOWNSHIP_FOO=bar`` becomes ``FOO``; values that parse as JSON are parsed."""
+    import json
+
+    values: dict[str, Any] = {}
+    prefix = ENV_PREFIX + "_"
+    for key in sorted(os.environ):
+        if not key.startswith(prefix):
+            continue
+        raw = os.environ[key]
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        values[key[len(prefix) :]] = value
+    return values

@@ -1,0 +1,120 @@
+"""Value types the hooks exchange. Plugins build these; the core reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.models.cases import LimitUnit
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """Who a plugin is. ``key`` is its namespace: tables ``<key>_*``, endpoints
+    ``<key>_*``, blueprint ``<key>``, queue ``<key>``, job ids ``<key>.*``."""
+
+    key: str
+    name: str  # zh_CN label, e.g. "信息发布"
+    name_en: str
+    version: str
+    description: str = ""
+    #: keys of plugins this one needs to be enabled first
+    dependencies: tuple[str, ...] = ()
+    #: folder of the plugin's Alembic revisions (its own branch labelled ``key``)
+    migrations: Path | None = None
+
+
+@dataclass(frozen=True)
+class CaseKind:
+    """A kind of case with its default time limit (rule book figures)."""
+
+    code: str
+    label: str
+    label_en: str
+    amount: int
+    unit: LimitUnit
+    #: the most a leader may extend the limit to; None = no extension
+    max_amount: int | None = None
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role a user can hold in an org unit, and what it may do."""
+
+    code: str
+    label: str
+    label_en: str
+    permissions: frozenset[str]
+    #: roles at county level reach every township of the county
+    county_level: bool = False
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A policy figure with the rule book's default; townships override it."""
+
+    key: str
+    label: str
+    label_en: str
+    default: Any
+    type: type = int
+    minimum: float | None = None
+    maximum: float | None = None
+    unit: str = ""
+    help: str = ""
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` converted to the policy's type, or raise ValueError."""
+        if value is None or value == "":
+            if self.default is None:
+                return None
+            raise ValueError("a value is required")
+        try:
+            converted = self.type(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not a valid {self.type.__name__}: {value!r}") from exc
+        if self.minimum is not None and converted < self.minimum:
+            raise ValueError(f"must be at least {self.minimum:g}")
+        if self.maximum is not None and converted > self.maximum:
+            raise ValueError(f"must be at most {self.maximum:g}")
+        return converted
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A scheduled job: when it fires by default and which actor it enqueues.
+
+    ``trigger`` is a crontab (``"0 8 * * *"``, cron's day-of-week numbering) or
+    ``"every N seconds"``/``"every N minutes"``. Admins may override it.
+    """
+
+    id: str
+    actor_name: str
+    trigger: str
+    label: str
+    label_en: str = ""
+    coalesce: bool = True
+    misfire_grace_time: int = 3600
+    timezone: str = "Asia/Shanghai"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DashboardFigure:
+    """A number on the township dashboard."""
+
+    label: str
+    value: Any
+    link: str | None = None
+    level: str = "info"  # info | warning | danger | success
+
+
+@dataclass(frozen=True)
+class AdminView:
+    """An admin view a plugin adds: a flask-admin view instance in the plugin's menu."""
+
+    view: Any
+    #: called with the app when the view is built, e.g. to add links; optional
+    setup: Callable[..., None] | None = None

@@ -1,0 +1,141 @@
+"""The core's own hook implementations (STYLE.md habit 6: the core is made of plugins too).
+
+Decision hooks here are ``trylast`` defaults a plugin overrides by answering first.
+"""
+
+from __future__ import annotations
+
+from core import __version__, hookimpl
+from core.contract import CaseKind, JobSpec, PluginInfo, PolicySpec, Role
+from core.models import LimitUnit
+
+READ = {"admin.access", "cases.read", "people.read", "dashboard.read"}
+WRITE = {"cases.write", "people.write"}
+MANAGE = {
+    "people.read_sensitive",
+    "users.manage",
+    "institutions.manage",
+    "policies.manage",
+    "calendar.manage",
+    "audit.read",
+    "cases.approve_extension",
+}
+
+
+@hookimpl
+def township_plugin_info():
+    return PluginInfo(
+        key="core",
+        name="核心",
+        name_en="Core",
+        version=__version__,
+        description="Org units, identities, cases, calendar, scheduling.",
+    )
+
+
+@hookimpl
+def township_roles():
+    return [
+        Role(
+            "county_admin",
+            "县级管理员",
+            "County administrator",
+            frozenset(READ | WRITE | MANAGE | {"jobs.manage", "api.use"}),
+            county_level=True,
+        ),
+        Role(
+            "township_admin",
+            "镇管理员",
+            "Township administrator",
+            frozenset(READ | WRITE | MANAGE | {"api.use"}),
+        ),
+        Role(
+            "leader",
+            "领导",
+            "Leader",
+            frozenset(READ | WRITE | {"cases.approve_extension", "audit.read", "api.use"}),
+        ),
+        Role("duty_leader", "值班领导", "Duty leader", frozenset(READ | WRITE)),
+        Role(
+            "clerk",
+            "办事员",
+            "Clerk",
+            frozenset(READ | WRITE | {"people.read_sensitive", "api.use"}),
+        ),
+    ]
+
+
+@hookimpl
+def township_case_kinds():
+    # 限时服务制度 and 服务承诺制度: counted from the day of acceptance
+    return [
+        CaseKind(
+            "inquiry", "咨询（需请示或调研）", "Inquiry", 15, LimitUnit.calendar_days, max_amount=30
+        ),
+        CaseKind("service", "办事", "Service", 3, LimitUnit.working_days),
+        CaseKind("approval", "审批", "Approval", 5, LimitUnit.working_days),
+        CaseKind(
+            "commitment",
+            "服务承诺事项",
+            "Service commitment",
+            10,
+            LimitUnit.calendar_days,
+            max_amount=30,
+        ),
+    ]
+
+
+@hookimpl
+def township_policies():
+    return [
+        PolicySpec(
+            "core.due_soon_working_days",
+            "到期提醒提前工作日数",
+            "Working days before the due date a case counts as due soon",
+            default=2,
+            minimum=0,
+            maximum=10,
+            unit="working days",
+        ),
+    ]
+
+
+@hookimpl
+def township_jobs():
+    return [
+        JobSpec(
+            "core.deadline_sweep",
+            "core.deadline_sweep",
+            "*/15 * * * *",
+            label="到期与逾期提醒",
+            label_en="Due-soon and overdue reminders",
+            misfire_grace_time=900,
+        ),
+        JobSpec(
+            "core.resend_sweep",
+            "core.resend_sweep",
+            "every 120 seconds",
+            label="补发未完成任务",
+            label_en="Re-send pending tasks",
+            misfire_grace_time=60,
+        ),
+    ]
+
+
+@hookimpl
+def township_actors():
+    from core import deadlines, notifications
+
+    return [
+        notifications.send_email,
+        deadlines.case_reminder,
+        deadlines.deadline_sweep_job,
+        deadlines.resend_sweep_job,
+    ]
+
+
+@hookimpl(trylast=True)
+def township_make_receipt_number(township, kind):
+    from core.cases import make_receipt_number
+
+    return make_receipt_number(township, kind)

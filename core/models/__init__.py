@@ -1,0 +1,48 @@
+"""The core's models. Plugins import the ones they need from here."""
+
+from core.models.cases import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    ExtensionRequest,
+    LimitUnit,
+    TimeLimitPolicy,
+)
+from core.models.identity import ApiToken, AuditEvent, Membership, Person, PersonCategory, User
+from core.models.ops import (
+    JobRun,
+    JobSchedule,
+    Notification,
+    SchedulerLease,
+    TaskRecord,
+    TaskStatus,
+)
+from core.models.orgs import CalendarDay, InstitutionSetting, OrgUnit, PolicyValue, UnitKind
+
+__all__ = [
+    "OPEN_STATUSES",
+    "ApiToken",
+    "AuditEvent",
+    "CalendarDay",
+    "Case",
+    "CaseEvent",
+    "CaseStatus",
+    "ExtensionRequest",
+    "InstitutionSetting",
+    "JobRun",
+    "JobSchedule",
+    "LimitUnit",
+    "Membership",
+    "Notification",
+    "OrgUnit",
+    "Person",
+    "PersonCategory",
+    "PolicyValue",
+    "SchedulerLease",
+    "TaskRecord",
+    "TaskStatus",
+    "TimeLimitPolicy",
+    "UnitKind",
+    "User",
+]

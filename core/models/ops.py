@@ -1,0 +1,97 @@
+"""Operational rows: notifications, durable tasks, schedules and the scheduler lease."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import db, utcnow
+
+
+class Notification(db.Model):
+    """An in-app notification (the bell in the admin)."""
+
+    __tablename__ = "core_notification"
+    __table_args__ = (Index("ix_core_notification_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id", ondelete="CASCADE"))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("core_org_unit.id"))
+    #: makes sending idempotent: one notification per key and user
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
+class TaskStatus(enum.StrEnum):
+    pending = "pending"
+    done = "done"
+    failed = "failed"
+
+
+class TaskRecord(db.Model):
+    """Work that is due, written before its message is sent (the database is the truth)."""
+
+    __tablename__ = "core_task"
+    __table_args__ = (Index("ix_core_task_status_sent", "status", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_name: Mapped[str] = mapped_column(String(120))
+    queue_name: Mapped[str] = mapped_column(String(64))
+    #: one task per key: enqueueing the same key twice is a no-op
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    args: Mapped[dict]
+    status: Mapped[TaskStatus] = mapped_column(
+        Enum(TaskStatus, native_enum=False, length=16), default=TaskStatus.pending
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+
+
+class JobSchedule(db.Model):
+    """An admin's override of a scheduled job's trigger (the declared default otherwise)."""
+
+    __tablename__ = "core_job_schedule"
+
+    job_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    #: crontab (minute hour day month day-of-week, cron's numbering) or "every N seconds"
+    trigger: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class JobRun(db.Model):
+    """One firing of a scheduled job: when it was due, when it fired, what came of it."""
+
+    __tablename__ = "core_job_run"
+    __table_args__ = (Index("ix_core_job_run_job_fired", "job_id", "fired_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(120))
+    scheduled_for: Mapped[datetime | None]
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    holder: Mapped[str] = mapped_column(String(120))
+    outcome: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerLease(db.Model):
+    """Which scheduler process may fire jobs, until when."""
+
+    __tablename__ = "core_scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(120))
+    expires_at: Mapped[datetime | None]
+    acquired_at: Mapped[datetime | None]
