@@ -1,0 +1,95 @@
+"""What admins type for a schedule, turned into APScheduler triggers.
+
+Accepted forms:
+
+* a crontab ``minute hour day month day-of-week`` with **cron's** numbering of
+  days (0 or 7 = Sunday, 1 = Monday); APScheduler's own ``from_crontab`` counts
+  0 as Monday, so numbers are translated to day names first;
+* ``every N seconds`` / ``every N minutes`` / ``every N hours``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_EVERY = re.compile(r"^every\s+(\d+)\s+(second|minute|hour)s?$", re.IGNORECASE)
+
+
+class TriggerError(ValueError):
+    """The text is not a schedule; the message says why."""
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise TriggerError(f"unknown time zone {name!r}") from exc
+
+
+def _cron_day_of_week(field: str) -> str:
+    def name(match: re.Match) -> str:
+        number = int(match.group(0))
+        if number > 7:
+            raise TriggerError(f"day of week {number} is out of range 0-7")
+        return _DAYS[number]
+
+    return re.sub(r"\d+", name, field)
+
+
+def parse_trigger(text: str, timezone: str = "Asia/Shanghai") -> BaseTrigger:
+    """Parse a crontab or ``every N units``; raise :class:`TriggerError` with a clear message."""
+    text = (text or "").strip()
+    tz = zone(timezone)
+    if not text:
+        raise TriggerError("the schedule is empty")
+    every = _EVERY.match(text)
+    if every:
+        amount, unit = int(every.group(1)), every.group(2).lower()
+        if amount <= 0:
+            raise TriggerError("the interval must be positive")
+        return IntervalTrigger(timezone=tz, **{unit + "s": amount})
+    fields = text.split()
+    if len(fields) != 5:
+        raise TriggerError(
+            "a schedule has five fields: minute hour day month day-of-week "
+            "(e.g. '0 9 1 * *' = 09:00 on the 1st of every month), or 'every N minutes'"
+        )
+    minute, hour, day, month, dow = fields
+    try:
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=_cron_day_of_week(dow), timezone=tz)
+    except (ValueError, TypeError) as exc:
+        raise TriggerError(f"not a valid schedule: {exc}") from exc
+
+
+def next_fire_times(trigger: BaseTrigger, count: int = 5,
+                    now: datetime | None = None) -> list[datetime]:
+    """The next ``count`` fire times after ``now`` (fewer if the trigger stops firing)."""
+    now = now or datetime.now(trigger.timezone if hasattr(trigger, "timezone") else None)
+    times: list[datetime] = []
+    previous = None
+    horizon = now + timedelta(days=366 * 5)
+    for _ in range(count):
+        fire = trigger.get_next_fire_time(previous, now)
+        if fire is None or fire > horizon:
+            break
+        times.append(fire)
+        previous = fire
+        now = fire + timedelta(microseconds=1)
+    return times
+
+
+def shortest_gap(trigger: BaseTrigger, samples: int = 50,
+                 now: datetime | None = None) -> timedelta | None:
+    """The shortest time between two of the next ``samples`` firings (None if < 2 firings)."""
+    times = next_fire_times(trigger, samples, now)
+    if len(times) < 2:
+        return None
+    return min(b - a for a, b in zip(times, times[1:], strict=False))
