@@ -1,18 +1,79 @@
-"""The flask-admin site: signed-in staff only, every view scoped to the user's townships."""
+"""The flask-admin site: signed-in staff only, every view scoped to the user's townships.
+
+:func:`init_admin` builds the site: the dashboard as home page, the core's views
+(cases, people, users, switchboard, policies, calendar, audit trail, jobs) and
+one menu category per plugin with the views its ``township_admin_views`` returns.
+"""
 
 from __future__ import annotations
 
+from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core.plugins import CORE_KEY, PluginError, check_endpoint, state
+
+#: carries admin/templates (the frame, dashboard and core pages) into the app's loader
+templates = Blueprint("township_admin", __name__, template_folder="templates")
 
 
-def init_admin(app) -> Admin:
+@templates.app_context_processor
+def _admin_globals():
+    from core.notifications import unread_count
+
+    def admin_unread_count() -> int:
+        return unread_count(current_user) if current_user.is_authenticated else 0
+
+    return {"admin_unread_count": admin_unread_count}
+
+
+def init_admin(app: Flask) -> Admin:
+    """Build the admin site at ``/admin`` on ``app``."""
+    from admin.dashboard import DashboardView
+
+    app.register_blueprint(templates)
     admin = Admin(
         app,
         name="乡镇服务平台",
-        theme=Bootstrap4Theme(swatch="default"),
+        theme=Bootstrap4Theme(swatch="default", base_template="admin/township_base.html"),
         url="/admin",
         endpoint="admin",
+        index_view=DashboardView(name=_l("Dashboard"), url="/admin", endpoint="admin"),
     )
     app.extensions["township_admin"] = admin
+    _add_core_views(admin)
+    _add_plugin_views(app, admin)
     return admin
+
+
+def _add_core_views(admin: Admin) -> None:
+    from admin.cases import CaseView
+    from admin.notifications import NotificationsView
+
+    admin.add_view(CaseView(category=_l("Cases")))
+    admin.add_view(NotificationsView(name=_l("Notifications"), endpoint="admin_notifications"))
+
+
+def _add_plugin_views(app: Flask, admin: Admin) -> None:
+    """One menu category per plugin, named after it, visible where it is enabled."""
+    from admin.views import SecureViewMixin
+
+    for key, loaded in state(app).plugins.items():
+        if key == CORE_KEY:
+            continue
+        impl = getattr(loaded.obj, "township_admin_views", None)
+        for item in (impl() if impl else None) or ():
+            view = item.view
+            check_endpoint(key, view.endpoint, "admin endpoint")
+            if not isinstance(view, SecureViewMixin):
+                raise PluginError(
+                    f"plugin {key!r}: admin view {view.endpoint!r} must derive from "
+                    "admin.views.TownshipModelView or TownshipBaseView"
+                )
+            view.plugin_key = key
+            view.category = loaded.info.name
+            admin.add_view(view)
+            if item.setup is not None:
+                item.setup(app)

@@ -8,26 +8,55 @@ Every model view of the core and of plugins derives from :class:`TownshipModelVi
   enabled the plugin; rows of townships that did not enable it are invisible;
 * lists show rows of the user's townships only; reading, editing or deleting a
   row of another township answers 404; creating sets the township (or offers a
-  choice among the user's townships) and refuses any other.
+  choice among the user's townships) and refuses any other;
+* every create, update and delete writes an :class:`~core.models.AuditEvent`
+  with the changed simple columns before and after.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import false
-from wtforms import ValidationError
+from sqlalchemy import false, select
+from sqlalchemy import inspect as sa_inspect
+from wtforms import SelectField, ValidationError
 
+from admin.audit import changes, record_audit, snapshot
 from core.access import township_ids_with, visible_township_ids
 from core.db import db
 from core.institutions import townships_enabling
+from core.models import OrgUnit
 from core.plugins import CORE_KEY
+
+
+def enabling_townships(key: str) -> set[int]:
+    """Townships that enabled plugin ``key``, cached for the request (menus ask often)."""
+    cache = g.setdefault("_admin_enabling", {})
+    if key not in cache:
+        cache[key] = townships_enabling(key)
+    return set(cache[key])
+
+
+def forget_enabling() -> None:
+    """Drop the request cache after the switchboard changed a setting."""
+    g.pop("_admin_enabling", None)
+    g.pop("_township_enabled", None)
+
+
+def township_choices(ids: set[int]) -> list[tuple[int, str]]:
+    """(id, name) of the given townships, by name, in one query."""
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.name)
+    )
+    return [(row.id, row.name) for row in rows]
 
 
 class SecureForm(FlaskForm):
@@ -52,7 +81,7 @@ class SecureViewMixin:
             else visible_township_ids(current_user)
         )
         if self.plugin_key != CORE_KEY:
-            ids &= townships_enabling(self.plugin_key)
+            ids &= enabling_townships(self.plugin_key)
         return ids
 
     def is_accessible(self) -> bool:
@@ -82,7 +111,36 @@ class TownshipModelView(SecureViewMixin, ModelView):
     form_excluded_columns: tuple[str, ...] = ("created_at", "updated_at")
 
     def __init__(self, model, session=None, **kwargs: Any):
-        super().__init__(model, session or db.session, **kwargs)
+        super().__init__(model, session or db, **kwargs)
+
+    # -- the township field -------------------------------------------------
+    def scaffold_form(self):
+        """The model's form, with the township as a choice among the user's townships.
+
+        A relationship field named ``township`` (a choice among *every* org unit)
+        is removed; a ``township_id`` select takes its place, its choices set per
+        request, so a township the user may not write to is "not a valid choice".
+        """
+        form_class = super().scaffold_form()
+        if hasattr(form_class, "township"):
+            delattr(form_class, "township")
+        if self.township_attr == "township_id" and not hasattr(form_class, "township_id"):
+            form_class.township_id = SelectField(_l("Township"), coerce=int)
+        return form_class
+
+    def _offer_townships(self, form):
+        field = getattr(form, "township_id", None)
+        if field is not None and isinstance(field, SelectField):
+            field.choices = township_choices(self.writable_township_ids())
+            if field.data is None and len(field.choices) == 1:
+                field.data = field.choices[0][0]
+        return form
+
+    def create_form(self, obj=None):
+        return self._offer_townships(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._offer_townships(super().edit_form(obj))
 
     # -- permissions ------------------------------------------------------
     @property
@@ -128,13 +186,60 @@ class TownshipModelView(SecureViewMixin, ModelView):
             current = next(iter(allowed))
         if current not in allowed:
             raise ValidationError(_l("You may not add or change rows of that township."))
+        if not is_created:
+            history = sa_inspect(model).attrs[self.township_attr].history
+            if history.deleted and history.deleted[0] not in allowed:
+                raise ValidationError(_l("You may not add or change rows of that township."))
         super().on_model_change(form, model, is_created)
+        self.audit_change(model, is_created)
+
+    def audit_change(self, model, is_created: bool) -> None:
+        """Write the audit row of a create or update (in the same transaction)."""
+        if is_created:
+            self.session.flush()
+            before, after = None, snapshot(model)
+        else:
+            before, after = changes(model)
+            if not after:
+                return
+        record_audit(
+            "create" if is_created else "update",
+            self.model.__name__,
+            self.get_pk_value(model),
+            township_id=getattr(model, self.township_attr, None),
+            before=before,
+            after=after,
+        )
 
     def on_model_delete(self, model):
         if getattr(model, self.township_attr) not in self.writable_township_ids():
             abort(404)
         super().on_model_delete(model)
+        record_audit(
+            "delete",
+            self.model.__name__,
+            self.get_pk_value(model),
+            township_id=getattr(model, self.township_attr, None),
+            before=snapshot(model),
+        )
 
 
 class TownshipBaseView(SecureViewMixin, BaseView):
     """A plain (non-model) admin page with the same access rules."""
+
+    def chosen_township(self, permission: str | None = None) -> OrgUnit:
+        """The township named by ``?township=<id>`` (default: the first allowed); 404 if not
+        one the user may work on here."""
+        allowed = self.township_ids(permission or self.permission_read)
+        raw = request.values.get("township", type=int)
+        if raw is None:
+            choices = township_choices(allowed)
+            if not choices:
+                abort(404)
+            raw = choices[0][0]
+        if raw not in allowed:
+            abort(404)
+        unit = db.session.get(OrgUnit, raw)
+        if unit is None:
+            abort(404)
+        return unit

@@ -1,0 +1,429 @@
+"""Cases (事项) in the admin: list, details with the due-date explanation and the event
+trail, registration, and every transition as a small POST form calling a service.
+
+Case fields never change through a generic edit form: only the services in
+:mod:`core.cases` change a case, so every change lands in the event trail.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from admin.timeliness import prime, timeliness_of
+from admin.views import TownshipModelView, township_choices
+from core import cases as services
+from core.access import can
+from core.cases import STATUS_LABELS, TRANSITIONS, CaseError, compute_due
+from core.db import db
+from core.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    ExtensionRequest,
+    Membership,
+    OrgUnit,
+    Person,
+    UnitKind,
+    User,
+)
+from core.plugins import state
+
+S = CaseStatus
+
+#: why a day counts or not, as the case page explains it
+REASON_LABELS = {
+    "weekday": _l("working day"),
+    "weekend": _l("weekend"),
+    "holiday": _l("public holiday"),
+    "adjusted_workday": _l("adjusted working day (调休)"),
+    "township": _l("township's own day"),
+    "estimated_holiday": _l("estimated holiday (official schedule not yet known)"),
+}
+
+TIMELINESS_LABELS = {
+    "on_time": _l("On time"),
+    "due_soon": _l("Due soon"),
+    "overdue": _l("Overdue"),
+    "paused": _l("Clock paused"),
+    "done": _l("Done"),
+}
+TIMELINESS_CLASSES = {
+    "on_time": "info",
+    "due_soon": "warning",
+    "overdue": "danger",
+    "paused": "secondary",
+    "done": "success",
+}
+
+#: which actions each status offers (besides assigning and extensions)
+ACTIONS_BY_TARGET = {
+    S.accepted: "accept",
+    S.in_progress: "start",
+    S.waiting: "wait",
+    S.forwarded: "forward",
+    S.resolved: "resolve",
+    S.delivered: "deliver",
+    S.closed: "close",
+    S.reopened: "reopen",
+}
+
+
+def kind_label(code: str) -> str:
+    from flask import current_app
+
+    kind = state().case_kinds.get(code)
+    return current_app.jinja_env.globals["label"](kind) if kind else code
+
+
+def kind_options() -> list[tuple[str, str]]:
+    return [(code, kind_label(code)) for code in state().case_kinds]
+
+
+class LazyKindOptions:
+    """Filter options read when the list renders (the plugins' kinds, in the user's language)."""
+
+    def __iter__(self):
+        return iter(kind_options())
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class TimelinessFilter(BaseSQLAFilter):
+    """Open cases whose due date has passed, or that fall due within a few days."""
+
+    def apply(self, query, value, alias=None):
+        today = date.today()
+        query = query.filter(Case.status.in_(OPEN_STATUSES), Case.due_on.is_not(None))
+        if value == "overdue":
+            return query.filter(Case.due_on < today)
+        return query.filter(Case.due_on >= today)
+
+    def operation(self):
+        return _l("is")
+
+
+def staff_of(township_id: int) -> list[User]:
+    """Users holding a role in the township or one of its villages and stations."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+            .where(OrgUnit.township_id == township_id, User.active.is_(True))
+            .order_by(User.name)
+        ).unique()
+    )
+
+
+def stations_of(township_id: int) -> list[OrgUnit]:
+    return list(
+        db.session.scalars(
+            select(OrgUnit)
+            .where(OrgUnit.township_id == township_id, OrgUnit.kind == UnitKind.station)
+            .order_by(OrgUnit.name)
+        )
+    )
+
+
+class RegisterCaseForm(FlaskForm):
+    """A citizen's matter, registered by the signed-in clerk as first responder."""
+
+    township_id = SelectField(_l("Township"), coerce=int)
+    kind = SelectField(_l("Kind"), validators=[DataRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    applicant_id = SelectField(_l("Applicant from the register"), coerce=int, default=0)
+    applicant_name = StringField(
+        _l("Applicant's name (if not in the register)"), validators=[Length(max=120)]
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional()])
+    received_on = DateField(_l("Received on"), validators=[Optional()])
+    accept = BooleanField(_l("Accept now"), default=False)
+
+
+class CaseView(TownshipModelView):
+    """The case list, its details page, registration and transitions."""
+
+    permission_read = "cases.read"
+    permission_write = "cases.write"
+    can_view_details = True
+    column_list = ("status", "kind", "receipt_no", "title", "handler", "due_on")
+    column_labels = {
+        "status": _l("Status"),
+        "kind": _l("Kind"),
+        "receipt_no": _l("Receipt number"),
+        "title": _l("Title"),
+        "handler": _l("Handler"),
+        "due_on": _l("Due date"),
+        "received_on": _l("Received on"),
+        "applicant_name": _l("Applicant"),
+    }
+    column_searchable_list = ("title", "receipt_no", "applicant_name")
+    column_sortable_list = ("status", "kind", "receipt_no", "title", "due_on", "received_on")
+    column_default_sort = ("id", True)
+    action_disallowed_list = ["delete"]
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return False
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return False
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("name", _l("Cases"))
+        kwargs.setdefault("endpoint", "admin_cases")
+        super().__init__(Case, **kwargs)
+
+    column_filters = (
+        "status",
+        FilterEqual(Case.kind, _l("Kind"), options=LazyKindOptions()),
+        "due_on",
+        "received_on",
+        TimelinessFilter(
+            Case.due_on,
+            _l("Timeliness"),
+            options=(("overdue", _l("Overdue")), ("open", _l("Open, not yet due"))),
+        ),
+    )
+
+    # -- list -------------------------------------------------------------
+    def get_list(self, *args: Any, **kwargs: Any):
+        count, rows = super().get_list(*args, **kwargs)
+        prime({row.township_id for row in rows})
+        return count, rows
+
+    @staticmethod
+    def _format_status(view, context, model, name):
+        return STATUS_LABELS.get(model.status, model.status)
+
+    @staticmethod
+    def _format_kind(view, context, model, name):
+        return kind_label(model.kind)
+
+    @staticmethod
+    def _format_due(view, context, model, name):
+        state_ = timeliness_of(model)
+        due = escape(model.due_on.isoformat()) if model.due_on else Markup("&ndash;")
+        if state_ in ("due_soon", "overdue"):
+            badge = Markup('<span class="badge badge-{}">{}</span>').format(
+                TIMELINESS_CLASSES[state_], TIMELINESS_LABELS[state_]
+            )
+            return Markup("{} {}").format(due, badge)
+        return due
+
+    column_formatters = {
+        "status": _format_status,
+        "kind": _format_kind,
+        "due_on": _format_due,
+    }
+
+    # -- no generic edit or delete ---------------------------------------
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        model = self.get_one(request.args.get("id", ""))
+        flash(_("A case changes only through the actions on its page."), "info")
+        return redirect(url_for(".details_view", id=model.id))
+
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        self.get_one(request.form.get("id", ""))
+        abort(405)
+
+    # -- registration -----------------------------------------------------
+    def _register_form(self) -> RegisterCaseForm:
+        form = RegisterCaseForm()
+        allowed = self.writable_township_ids()
+        form.township_id.choices = township_choices(allowed)
+        if form.township_id.data is None and len(form.township_id.choices) == 1:
+            form.township_id.data = form.township_id.choices[0][0]
+        form.kind.choices = kind_options()
+        people = db.session.execute(
+            select(Person.id, Person.name, Person.township_id)
+            .where(Person.township_id.in_(allowed))
+            .order_by(Person.name)
+            .limit(1000)
+        ).all()
+        form.applicant_id.choices = [(0, _("(not in the register)"))] + [
+            (p.id, p.name) for p in people
+        ]
+        return form
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        if not self.can_create:
+            abort(403)
+        form = self._register_form()
+        if form.validate_on_submit():
+            township = db.session.get(OrgUnit, form.township_id.data)
+            applicant = (
+                db.session.get(Person, form.applicant_id.data) if form.applicant_id.data else None
+            )
+            try:
+                case = services.register_case(
+                    township=township,
+                    kind=form.kind.data,
+                    title=form.title.data,
+                    applicant_name=form.applicant_name.data or "",
+                    applicant=applicant,
+                    description=form.description.data or "",
+                    first_responder=current_user._get_current_object(),
+                    received_on=form.received_on.data,
+                    accept=form.accept.data,
+                )
+            except CaseError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+            else:
+                flash(_("Case %(no)s registered.", no=case.receipt_no), "success")
+                return redirect(url_for(".details_view", id=case.id))
+        elif request.method == "POST":
+            flash(_("The case was not registered; correct the fields marked below."), "danger")
+        return self.render(
+            "admin/township/case_register.html",
+            form=form,
+            return_url=url_for(".index_view"),
+        ), (400 if request.method == "POST" else 200)
+
+    # -- details ----------------------------------------------------------
+    @expose("/details/")
+    def details_view(self):
+        case = self.get_one(request.args.get("id", ""))
+        events = db.session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        ).all()
+        pending = db.session.scalar(
+            select(ExtensionRequest).where(
+                ExtensionRequest.case_id == case.id, ExtensionRequest.approved.is_(None)
+            )
+        )
+        tid = case.township_id
+        may_write = can(current_user, "cases.write", tid)
+        allowed = TRANSITIONS.get(case.status, set())
+        actions = [ACTIONS_BY_TARGET[t] for t in ACTIONS_BY_TARGET if t in allowed]
+        return self.render(
+            "admin/township/case_details.html",
+            case=case,
+            events=events,
+            due=compute_due(case),
+            timeliness=timeliness_of(case),
+            timeliness_labels=TIMELINESS_LABELS,
+            timeliness_classes=TIMELINESS_CLASSES,
+            reason_labels=REASON_LABELS,
+            kind_label=kind_label(case.kind),
+            pending=pending,
+            may_write=may_write,
+            may_decide=can(current_user, "cases.approve_extension", tid),
+            actions=actions if may_write else [],
+            staff=staff_of(tid) if may_write else [],
+            stations=stations_of(tid) if may_write else [],
+            return_url=url_for(".index_view"),
+        )
+
+    # -- transitions ------------------------------------------------------
+    @expose("/transition/<int:case_id>/<name>/", methods=("POST",))
+    def transition_view(self, case_id: int, name: str):
+        """Run one transition service; a refused one is flashed and changes nothing."""
+        case = self.get_one(str(case_id))
+        permission = "cases.approve_extension" if name == "decide" else "cases.write"
+        if not can(current_user, permission, case.township_id):
+            abort(403)
+        actor = current_user._get_current_object()
+        form = request.form
+        try:
+            message = self._run(case, actor, name, form)
+        except CaseError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return redirect(url_for(".details_view", id=case.id)), 303
+        flash(message, "success")
+        return redirect(url_for(".details_view", id=case.id)), 303
+
+    def _unit(self, case: Case, raw: str | None) -> OrgUnit | None:
+        if not raw:
+            return None
+        unit = db.session.get(OrgUnit, int(raw)) if raw.isdigit() else None
+        if unit is None:
+            raise CaseError(_("Choose a department from the list."))
+        return unit
+
+    def _user(self, case: Case, raw: str | None) -> User | None:
+        if not raw:
+            return None
+        user = db.session.get(User, int(raw)) if raw.isdigit() else None
+        if user is None:
+            raise CaseError(_("Choose a handler from the list."))
+        return user
+
+    def _run(self, case: Case, actor: User, name: str, form) -> str:
+        if name == "accept":
+            services.accept_case(case, actor)
+            return _("The case is accepted; its due date is %(due)s.", due=case.due_on)
+        if name == "assign":
+            handler = self._user(case, form.get("handler_id"))
+            if handler is None:
+                raise CaseError(_("Choose a handler from the list."))
+            services.assign_case(case, actor, handler, self._unit(case, form.get("department_id")))
+            return _("The handler is assigned.")
+        if name == "start":
+            services.start_case(case, actor)
+            return _("The case is in progress.")
+        if name == "wait":
+            services.wait_for_citizen(case, actor, form.get("note", ""))
+            return _("The clock is paused until the citizen brings what is missing.")
+        if name == "forward":
+            services.forward_case(
+                case, actor, self._unit(case, form.get("department_id")), form.get("note", "")
+            )
+            return _("The case is forwarded.")
+        if name == "extend":
+            raw = (form.get("amount") or "").strip()
+            if not raw.isdigit():
+                raise CaseError(_("The new limit must be a whole number of days."))
+            services.request_extension(case, actor, int(raw), form.get("reason", ""))
+            return _("The extension request is waiting for a leader.")
+        if name == "decide":
+            pending = db.session.scalar(
+                select(ExtensionRequest).where(
+                    ExtensionRequest.case_id == case.id, ExtensionRequest.approved.is_(None)
+                )
+            )
+            if pending is None:
+                raise CaseError(_("There is no extension request to decide."))
+            decision = form.get("decision")
+            if decision not in ("approve", "refuse"):
+                raise CaseError(_("Approve or refuse the request."))
+            services.decide_extension(pending, actor, decision == "approve", form.get("note", ""))
+            return (
+                _("The extension is approved; the new due date is %(due)s.", due=case.due_on)
+                if decision == "approve"
+                else _("The extension is refused.")
+            )
+        if name == "resolve":
+            services.resolve_case(case, actor, form.get("result", ""))
+            return _("The case is resolved.")
+        if name == "deliver":
+            services.deliver_case(case, actor, form.get("delivery_note", ""))
+            return _("The delivery is recorded.")
+        if name == "close":
+            services.close_case(case, actor, form.get("note") or None)
+            return _("The case is closed.")
+        if name == "reopen":
+            services.reopen_case(case, actor, form.get("reason", ""))
+            return _("The case is reopened.")
+        abort(404)

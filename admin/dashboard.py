@@ -1,0 +1,130 @@
+"""The admin's home page: the township dashboard (due soon, overdue, per handler, plugin
+figures) and the warning when this year's official holiday schedule is unknown."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask import redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import and_, case, func, select
+
+from admin.timeliness import prime, timeliness_of
+from admin.views import SecureViewMixin
+from core.calendar import uncovered_years
+from core.contract import DashboardFigure
+from core.db import db
+from core.institutions import enabled_keys
+from core.models import OPEN_STATUSES, Case, OrgUnit, User
+from core.plugins import CORE_KEY, state
+
+#: how far ahead "due soon" candidates are looked for (more than any threshold in days)
+DUE_SOON_HORIZON_DAYS = 40
+
+
+@dataclass
+class HandlerRow:
+    name: str
+    open: int = 0
+    overdue: int = 0
+
+
+@dataclass
+class TownshipDashboard:
+    township: OrgUnit
+    open: int = 0
+    due_soon: int = 0
+    overdue: int = 0
+    handlers: list[HandlerRow] = field(default_factory=list)
+    figures: list[DashboardFigure] = field(default_factory=list)
+
+
+def plugin_figures(township: OrgUnit) -> list[DashboardFigure]:
+    """Figures from ``township_dashboard_figures``, asking only plugins the township enabled."""
+    township_state = state()
+    enabled = enabled_keys(township.id)
+    skipped = [
+        loaded.obj
+        for key, loaded in township_state.plugins.items()
+        if key != CORE_KEY and key not in enabled
+    ]
+    caller = township_state.pm.subset_hook_caller("township_dashboard_figures", skipped)
+    figures: list[DashboardFigure] = []
+    for group in caller(township=township, session=db.session):
+        figures.extend(group or ())
+    return figures
+
+
+def build_dashboards(township_ids: set[int], today: date | None = None) -> list[TownshipDashboard]:
+    """Dashboards of these townships in a fixed number of queries (plus the plugins')."""
+    today = today or date.today()
+    if not township_ids:
+        return []
+    townships = db.session.scalars(
+        select(OrgUnit).where(OrgUnit.id.in_(township_ids)).order_by(OrgUnit.name)
+    ).all()
+    boards = {t.id: TownshipDashboard(t) for t in townships}
+    is_open = Case.status.in_(OPEN_STATUSES)
+    overdue = case((and_(Case.due_on.is_not(None), Case.due_on < today), 1), else_=0)
+
+    for tid, count, late in db.session.execute(
+        select(Case.township_id, func.count(Case.id), func.coalesce(func.sum(overdue), 0))
+        .where(is_open, Case.township_id.in_(township_ids))
+        .group_by(Case.township_id)
+    ):
+        boards[tid].open, boards[tid].overdue = count, int(late)
+
+    prime(township_ids)
+    candidates = db.session.scalars(
+        select(Case).where(
+            is_open,
+            Case.township_id.in_(township_ids),
+            Case.due_on >= today,
+            Case.due_on <= today + timedelta(days=DUE_SOON_HORIZON_DAYS),
+        )
+    ).all()
+    for item in candidates:
+        if timeliness_of(item, today) == "due_soon":
+            boards[item.township_id].due_soon += 1
+
+    handlers: dict[int, list[HandlerRow]] = defaultdict(list)
+    for tid, name, count, late in db.session.execute(
+        select(
+            Case.township_id, User.name, func.count(Case.id), func.coalesce(func.sum(overdue), 0)
+        )
+        .outerjoin(User, User.id == Case.handler_id)
+        .where(is_open, Case.township_id.in_(township_ids))
+        .group_by(Case.township_id, Case.handler_id, User.name)
+        .order_by(Case.township_id, User.name)
+    ):
+        handlers[tid].append(HandlerRow(name or str(_l("(no handler yet)")), count, int(late)))
+    for tid, board in boards.items():
+        board.handlers = handlers.get(tid, [])
+        board.figures = plugin_figures(board.township)
+    return list(boards.values())
+
+
+class DashboardView(SecureViewMixin, AdminIndexView):
+    """The home page of the staff site."""
+
+    permission_read = "admin.access"
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated
+
+    def inaccessible_callback(self, name: str, **kwargs: Any):
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    @expose("/")
+    def index(self):
+        boards = build_dashboards(self.township_ids("dashboard.read"))
+        return self.render(
+            "admin/township/dashboard.html",
+            boards=boards,
+            uncovered=uncovered_years(),
+        )
