@@ -1,4 +1,7 @@
 from admin.views import TownshipModelView
+from tests.example_plugin.models import ExampleNote
+
+__all__ = ["ExampleNote", "NoteView"]
 
 
 class NoteView(TownshipModelView):
