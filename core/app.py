@@ -54,6 +54,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
     _register_error_handlers(app)
 
+    @app.teardown_request
+    def _forget_request_caches(exc):
+        """Permission and institution caches live for one request only."""
+        for key in [k for k in vars(g) if k.startswith("_township_")]:
+            delattr(g, key)
+
     from core.cli import register_commands
 
     register_commands(app)

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -124,6 +125,8 @@ def _path_of(url: str) -> str:
 
 def select_locale() -> str:
     """Session choice, then the user's saved choice, then the configured default."""
+    if not has_request_context():
+        return current_app.config["DEFAULT_LOCALE"]
     if "lang" in session and session["lang"] in LANGUAGES:
         return session["lang"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:

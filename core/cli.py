@@ -1,13 +1,22 @@
-"""The ``township`` command."""
+"""The ``township`` command: serve, worker, scheduler, db, demo, users, plugins.
+
+Plugins add their own groups through ``township_cli_commands``
+(``township <plugin> ...``).
+"""
 
 from __future__ import annotations
 
+import logging
+import signal
+import sys
+import threading
+
 import click
-from flask.cli import FlaskGroup
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
-
-def register_commands(app) -> None:
-    pass
+log = logging.getLogger(__name__)
 
 
 def _create_app():
@@ -22,6 +31,252 @@ def _create_app():
     add_default_commands=False,
     add_version_option=False,
     load_dotenv=False,
+    set_debug_flag=False,
 )
 def main():
-    """Township service platform."""
+    """Township service platform (乡镇服务平台)."""
+
+
+def register_commands(app) -> None:
+    """Add the plugins' command groups to the app (found by ``township <name>``)."""
+    from core.plugins import state
+
+    for group in state(app).hook.township_cli_commands():
+        for command in group or ():
+            app.cli.add_command(command)
+
+
+# ---------------------------------------------------------------------------
+# serve: the all-in-one process of a small township
+# ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: HOST setting).")
+@click.option("--port", default=None, type=int, help="Port (default: PORT setting).")
+@click.option("--threads", default=8, show_default=True, help="Web server threads.")
+@click.option("--no-demo", is_flag=True, help="Do not load the demo county into an empty database.")
+@with_appcontext
+def serve(host, port, threads, no_demo):
+    """Migrate, load the demo county if the database is empty, and serve web + workers +
+    scheduler on one production WSGI server (waitress)."""
+    import waitress
+
+    from core import demo
+    from core.migrate import upgrade
+    from core.tasks import is_embedded, resend_due, start_embedded_worker
+
+    app = current_app._get_current_object()
+    upgrade(app)
+    if not no_demo and demo.database_is_empty():
+        click.echo("Empty database: loading the demo county ...")
+        demo.load_demo()
+    _print_logins()
+
+    stoppers = []
+    if is_embedded(app):
+        worker = start_embedded_worker(app)
+        stoppers.append(worker.stop)
+        click.echo(f"Embedded task worker: {app.config['EMBEDDED_WORKER_THREADS']} thread(s)")
+    resend_due(app, grace_seconds=0)
+    if app.config.get("EMBEDDED_SCHEDULER"):
+        from scheduler.service import start_embedded_scheduler
+
+        handle = start_embedded_scheduler(app)
+        stoppers.append(handle.stop)
+        click.echo("Embedded scheduler: started (standby if another scheduler holds the lease)")
+
+    host = host or app.config["HOST"]
+    port = port or int(app.config["PORT"])
+    click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="township")
+
+    def _stop(signum, frame):
+        threading.Thread(target=server.close, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for stop in reversed(stoppers):
+            stop()
+        click.echo("Stopped.")
+
+
+def _print_logins() -> None:
+    from core.demo import saved_logins
+
+    logins = saved_logins()
+    if not logins:
+        return
+    click.echo("")
+    click.echo("Demo logins (also in instance/demo_logins.txt):")
+    width = max(len(login.username) for login in logins)
+    for login in logins:
+        click.echo(
+            f"  {login.username.ljust(width)}  {login.password}  {login.role} @ {login.unit}"
+        )
+    click.echo("")
+
+
+# ---------------------------------------------------------------------------
+# database
+# ---------------------------------------------------------------------------
+
+
+@main.group()
+def db():
+    """Database migrations (Alembic: a core branch and one branch per plugin)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="heads")
+@with_appcontext
+def db_upgrade(revision):
+    """Upgrade the database to REVISION (default: every branch's head)."""
+    from core.migrate import current_heads, upgrade
+
+    upgrade(current_app._get_current_object(), revision)
+    click.echo("Database at: " + ", ".join(sorted(current_heads(current_app))))
+
+
+@db.command("current")
+@with_appcontext
+def db_current():
+    """Show the revisions the database is at."""
+    from core.migrate import current_heads
+
+    click.echo(", ".join(sorted(current_heads(current_app))) or "(empty)")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option(
+    "--branch",
+    default="core",
+    show_default=True,
+    help="The branch (plugin key) the revision belongs to.",
+)
+@with_appcontext
+def db_revision(message, branch):
+    """Autogenerate a revision on a branch (for developers)."""
+    from core.migrate import revision
+
+    revision(current_app._get_current_object(), message, branch)
+
+
+# ---------------------------------------------------------------------------
+# demo, users, plugins
+# ---------------------------------------------------------------------------
+
+
+@main.command("demo")
+@with_appcontext
+def demo_command():
+    """Load the demo county (idempotent) and print the new logins."""
+    from core.demo import load_demo
+    from core.migrate import upgrade
+
+    upgrade(current_app._get_current_object())
+    new = load_demo()
+    click.echo(f"Demo county ready; {len(new)} new login(s).")
+    _print_logins()
+
+
+@main.group()
+def users():
+    """Staff users."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="Full name shown to colleagues.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="ROLE@UNIT_CODE, e.g. clerk@dongfeng (repeatable).",
+)
+@click.option("--email", default=None)
+@click.password_option(help="Prompted when not given.")
+@with_appcontext
+def users_create(username, name, roles, email, password):
+    """Create a staff user with roles in org units."""
+    from core.auth import hash_password, validate_new_password
+    from core.db import db as _db
+    from core.models import Membership, OrgUnit, User
+    from core.plugins import state
+
+    try:
+        validate_new_password(password)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--password") from exc
+    if _db.session.scalar(select(User).where(User.username == username)):
+        raise click.ClickException(f"user {username!r} exists already")
+    memberships = []
+    for spec in roles:
+        role, _, code = spec.partition("@")
+        if role not in state().roles:
+            raise click.BadParameter(
+                f"unknown role {role!r}; roles: {', '.join(sorted(state().roles))}",
+                param_hint="--role",
+            )
+        unit = _db.session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+        if unit is None:
+            raise click.BadParameter(f"no org unit with code {code!r}", param_hint="--role")
+        memberships.append((role, unit))
+    user = User(username=username, name=name, email=email, password_hash=hash_password(password))
+    _db.session.add(user)
+    _db.session.flush()
+    for role, unit in memberships:
+        _db.session.add(Membership(user_id=user.id, org_unit_id=unit.id, role=role))
+    _db.session.commit()
+    click.echo(f"Created {username} with {', '.join(roles)}")
+
+
+@main.group()
+def plugins():
+    """Institutions (plugins)."""
+
+
+@plugins.command("list")
+@with_appcontext
+def plugins_list():
+    """Each plugin with its version, hooks and the townships that enabled it."""
+    from core.db import db as _db
+    from core.models import InstitutionSetting, OrgUnit
+    from core.plugins import state
+
+    enabled: dict[str, list[str]] = {}
+    rows = _db.session.execute(
+        select(InstitutionSetting.plugin_key, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == InstitutionSetting.township_id)
+        .where(InstitutionSetting.enabled.is_(True))
+        .order_by(OrgUnit.name)
+    )
+    for key, township in rows:
+        enabled.setdefault(key, []).append(township)
+    for key, loaded in sorted(state().plugins.items()):
+        info = loaded.info
+        where = "all townships" if key == "core" else (", ".join(enabled.get(key, [])) or "none")
+        click.echo(f"{key} {info.version}  {info.name} / {info.name_en}")
+        click.echo(f"  enabled in: {where}")
+        click.echo(f"  hooks: {', '.join(loaded.hooks)}")
+
+
+def _add_process_commands() -> None:
+    """``worker`` and ``scheduler`` live beside what they run."""
+    from core.worker import worker_command
+    from scheduler.cli import scheduler_command
+
+    main.add_command(worker_command, "worker")
+    main.add_command(scheduler_command, "scheduler")
+
+
+try:
+    _add_process_commands()
+except ImportError as exc:  # pragma: no cover - during development of those modules
+    print(f"township: {exc}", file=sys.stderr)

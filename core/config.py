@@ -87,7 +87,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "PAGE_SIZE": Setting(20, "Rows per page in public lists and the API."),
     "EXTRA_PLUGINS": Setting(
-        (), "Python objects registered as plugins besides the entry points (tests use it)."
+        (),
+        "Plugins registered besides the entry points: modules or import paths "
+        "(tests use it, e.g. `TOWNSHIP_EXTRA_PLUGINS='[\"tests.example_plugin\"]'`).",
     ),
     "INSTANCE_PATH": Setting(
         None, "Folder for the SQLite file, secret key and instance file (environment only)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import date
 
@@ -9,6 +10,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.routing import BuildError
 
 from core.calendar import WorkingCalendar
 from core.cases import timeliness
@@ -88,7 +90,9 @@ def case_reminder(case_id: int, kind: str, due_on: str) -> None:
         else:
             title = _("Due soon: %(receipt)s %(title)s", receipt=case.receipt_no, title=case.title)
         body = _("Due on %(due)s.", due=due_on)
-    with current_app.test_request_context():
+    link = None
+    # BuildError: the admin site is not mounted (e.g. a worker-only app)
+    with current_app.test_request_context(), contextlib.suppress(BuildError):
         link = url_for("admin_cases.details_view", id=case.id)
     notify(
         recipients,

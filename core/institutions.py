@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, has_request_context
+from flask import g, has_app_context, has_request_context
 from sqlalchemy import select
 
 from core.db import db
@@ -59,6 +59,6 @@ def set_enabled(township: OrgUnit, key: str, enabled: bool, by: User | None = No
     row.enabled = enabled
     row.changed_by_id = by.id if by else None
     db.session.commit()
-    if has_request_context():
+    if has_app_context():
         g.pop("_township_enabled", None)
     state().hook.township_institution_toggled(township=township, plugin_key=key, enabled=enabled)

@@ -9,8 +9,8 @@ tables, endpoints, blueprint, queue or job ids leave ``<key>`` is refused.
 
 from __future__ import annotations
 
+import importlib
 import logging
-import time
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -113,9 +113,10 @@ def load_plugins(app) -> Township:
     if isinstance(selected, str):
         selected = {s.strip() for s in selected.split(",") if s.strip()}
     candidates = _discover(set(selected) if selected is not None else None)
-    candidates += [
-        (getattr(obj, "__name__", repr(obj)), obj) for obj in app.config.get("EXTRA_PLUGINS") or ()
-    ]
+    for obj in app.config.get("EXTRA_PLUGINS") or ():
+        if isinstance(obj, str):  # an import path, e.g. TOWNSHIP_EXTRA_PLUGINS='["x.y"]'
+            obj = importlib.import_module(obj)
+        candidates.append((getattr(obj, "__name__", repr(obj)), obj))
 
     for name, obj in candidates:
         if pm.is_registered(obj):
@@ -192,14 +193,14 @@ def check_endpoint(plugin_key: str, endpoint: str, what: str) -> None:
 
 
 def _trace(pm: pluggy.PluginManager) -> None:
+    """TRACE_PLUGINS: log every hook call with the plugins that answered it."""
     trace_log = logging.getLogger("township.plugins.trace")
 
     def before(hook_name, hook_impls, kwargs):
-        kwargs["__started"] = time.perf_counter()  # pragma: no cover - debugging aid
+        trace_log.info("hook %s -> %s", hook_name, ", ".join(i.plugin_name for i in hook_impls))
 
     def after(outcome, hook_name, hook_impls, kwargs):
-        trace_log.info(
-            "hook %s called on %s", hook_name, ", ".join(i.plugin_name for i in hook_impls)
-        )
+        if outcome.exception is not None:
+            trace_log.warning("hook %s raised %r", hook_name, outcome.exception)
 
-    pm.add_hookcall_monitoring(lambda *a: None, after)
+    pm.add_hookcall_monitoring(before, after)

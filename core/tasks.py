@@ -24,7 +24,7 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 
 from core.db import db, utcnow
@@ -56,6 +56,7 @@ class LazyActor:
         self.durable = durable
         self.options = options
         self._actor: dramatiq.Actor | None = None
+        self._by_broker: dict[int, dramatiq.Actor] = {}
 
     def bind(self, broker: dramatiq.Broker) -> dramatiq.Actor:
         target = self.fn
@@ -64,7 +65,7 @@ class LazyActor:
             def target(task_id: int, _fn=self.fn, _name=self.actor_name):
                 return _run_durable(_fn, _name, task_id)
 
-        self._actor = dramatiq.Actor(
+        actor = dramatiq.Actor(
             target,
             actor_name=self.actor_name,
             queue_name=self.queue_name,
@@ -72,10 +73,18 @@ class LazyActor:
             broker=broker,
             options=dict(self.options),
         )
-        return self._actor
+        self._by_broker[id(broker)] = actor
+        self._actor = actor
+        return actor
 
     @property
     def actor(self) -> dramatiq.Actor:
+        """The actor bound to the current app's broker (several apps may live in one
+        process, e.g. in tests); outside an app context, the last one bound."""
+        if has_app_context():
+            broker = current_app.extensions.get("township_broker")
+            if broker is not None and id(broker) in self._by_broker:
+                return self._by_broker[id(broker)]
         if self._actor is None:
             raise RuntimeError(f"actor {self.actor_name} is not bound: create the app first")
         return self._actor

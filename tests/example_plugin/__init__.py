@@ -43,7 +43,8 @@ def township_models():
 
 @hookimpl
 def township_admin_views():
-    from tests.example_plugin.admin import ExampleNote, NoteView
+    from tests.example_plugin.admin import NoteView
+    from tests.example_plugin.models import ExampleNote
 
     return [AdminView(NoteView(ExampleNote, name="Notes", endpoint="example_notes"))]
 
