@@ -1,0 +1,64 @@
+"""The migrations build exactly the models, from an empty database, on both backends."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from core import create_app
+from core.config import normalise_database_url
+from core.db import db
+from core.migrate import current_heads, include_object, upgrade
+from core.testing.fixtures import postgres_url, require_service
+from tests import example_plugin
+
+MIGRATION_DB = "township_migrations"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    base = require_service(postgres_url(), "PostgreSQL")
+    admin = create_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{MIGRATION_DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{MIGRATION_DB}"'))
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + "/" + MIGRATION_DB
+
+
+def test_upgrade_heads_from_empty_matches_the_models(empty_database_url):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": empty_database_url,
+            "EXTRA_PLUGINS": [example_plugin],
+        }
+    )
+    upgrade(app)
+    with app.app_context():
+        # the example branch depends on core, so Alembic records the example head only
+        assert current_heads(app) == {"0001example"}
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": include_object}
+            )
+            diff = compare_metadata(context, db.metadata)
+        db.engine.dispose()
+    assert diff == [], f"models and migrations differ: {diff}"
+    upgrade(app)  # a second upgrade is a no-op
+
+
+def test_plugin_branch_depends_on_core(app):
+    from alembic.script import ScriptDirectory
+
+    from core.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(app))
+    example = script.get_revision("example@head")
+    assert example.branch_labels == {"example"}
+    assert "0001core" in (
+        example.dependencies if isinstance(example.dependencies, tuple) else (example.dependencies,)
+    )
