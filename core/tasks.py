@@ -1,25 +1,52 @@
 """Tasks on dramatiq, with the database as the source of truth.
 
 * Actors are declared with :func:`actor` (lazily: no broker exists at import
-  time) and bound to the configured broker when the app is created.
+  time) and bound to the configured broker when the app is created. Several
+  apps in one process (tests) each keep their own binding: an actor sends
+  through the broker of the current app.
 * ``BROKER_URL`` unset = embedded: a StubBroker and a worker inside the serving
-  process; ``redis://`` = RedisBroker; ``amqp://`` = RabbitmqBroker.
+  process; ``redis://`` = RedisBroker; ``amqp://`` = RabbitmqBroker
+  (:func:`make_broker`). ``township worker`` (:mod:`core.worker`) runs workers
+  on a real broker.
 * Work that matters is recorded first with :func:`enqueue`, which writes a
   :class:`~core.models.TaskRecord` row keyed by what it is about, and sends the
-  message after the commit. The actor runs the work and marks the row done in
-  **one transaction** with a conditional UPDATE, so a second delivery, a second
-  worker or a retry after ``kill -9`` does it once.
-* :func:`resend_due` (a scheduled job and a start-up step) re-sends rows that are
-  pending and were sent long enough ago: a lost message loses nothing.
+  message after the commit (a SQLAlchemy ``after_commit`` hook; a rollback
+  drops it). The actor runs the work and marks the row done in **one
+  transaction** with a conditional UPDATE (``... WHERE status = 'pending'``), so a
+  second delivery, a second worker or a retry after ``kill -9`` does it once:
+  the loser's UPDATE matches no row and its copy of the work is rolled back.
+  Durable work must therefore write only to the database session it is given
+  (no commit of its own); side effects outside the database (e-mail) may repeat
+  in the rare case of a crash between sending and committing.
+* :func:`resend_due` (the ``core.resend_sweep`` job every ``SWEEP_SECONDS``, and
+  a start-up step of ``township serve`` and of the active scheduler) re-sends
+  rows that are pending and were sent more than ``SWEEP_GRACE_SECONDS`` ago: a
+  lost message, a killed worker or a broker restart loses nothing.
+
+Recovery after a worker is killed (``kill -9``): RabbitMQ returns the unacked
+message as soon as the worker's connection drops. Redis keeps it in the dead
+worker's in-flight set until another worker notices the missing heartbeat
+(``heartbeat_timeout``, 20 s here) during a maintenance pass, which dramatiq runs
+on about one command in a thousand, so that may take many minutes on an idle
+queue. The platform does not depend on it: the database sweep re-sends the task
+after ``SWEEP_GRACE_SECONDS`` (keep that longer than your slowest task, or a
+running task is sent again and one of the two copies is rolled back).
+
+A durable task that keeps failing is retried by dramatiq (``max_retries``, with
+backoff) and again by every sweep, until it has failed ``max_attempts`` times
+(default 20): then its row turns ``failed`` with the last error, for an operator
+to look at.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -33,6 +60,9 @@ from core.models import TaskRecord, TaskStatus
 log = logging.getLogger(__name__)
 
 _declared: dict[str, LazyActor] = {}
+
+#: how many times a durable task may fail before its row is marked ``failed``
+DEFAULT_MAX_ATTEMPTS = 20
 
 
 class LazyActor:
@@ -49,23 +79,30 @@ class LazyActor:
         queue_name: str,
         durable: bool,
         options: dict[str, Any],
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ):
         self.fn = fn
         self.actor_name = actor_name
         self.queue_name = queue_name
         self.durable = durable
         self.options = options
+        self.max_attempts = max_attempts
         self._actor: dramatiq.Actor | None = None
-        self._by_broker: dict[int, dramatiq.Actor] = {}
+        self._by_broker: weakref.WeakKeyDictionary[dramatiq.Broker, dramatiq.Actor] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def bind(self, broker: dramatiq.Broker) -> dramatiq.Actor:
+        """Declare this actor on ``broker`` (once per app)."""
         target = self.fn
         if self.durable:
 
-            def target(task_id: int, _fn=self.fn, _name=self.actor_name):
-                return _run_durable(_fn, _name, task_id)
+            def target(task_id: int, _lazy=self):
+                return _run_durable(_lazy.fn, _lazy.actor_name, task_id, _lazy.max_attempts)
 
-        actor = dramatiq.Actor(
+            target.__name__ = self.fn.__name__
+
+        bound = dramatiq.Actor(
             target,
             actor_name=self.actor_name,
             queue_name=self.queue_name,
@@ -73,18 +110,17 @@ class LazyActor:
             broker=broker,
             options=dict(self.options),
         )
-        self._by_broker[id(broker)] = actor
-        self._actor = actor
-        return actor
+        self._by_broker[broker] = bound
+        self._actor = bound
+        return bound
 
     @property
     def actor(self) -> dramatiq.Actor:
-        """The actor bound to the current app's broker (several apps may live in one
-        process, e.g. in tests); outside an app context, the last one bound."""
+        """The dramatiq actor on the current app's broker (the last bound one otherwise)."""
         if has_app_context():
             broker = current_app.extensions.get("township_broker")
-            if broker is not None and id(broker) in self._by_broker:
-                return self._by_broker[id(broker)]
+            if broker is not None and broker in self._by_broker:
+                return self._by_broker[broker]
         if self._actor is None:
             raise RuntimeError(f"actor {self.actor_name} is not bound: create the app first")
         return self._actor
@@ -100,9 +136,17 @@ class LazyActor:
 
 
 def actor(
-    actor_name: str, queue_name: str, *, durable: bool = True, **options: Any
+    actor_name: str,
+    queue_name: str,
+    *,
+    durable: bool = True,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    **options: Any,
 ) -> Callable[[Callable[..., Any]], LazyActor]:
     """Declare an actor. Durable actors receive the task's ``args`` as keyword arguments.
+
+    ``options`` are dramatiq's (``max_retries``, ``min_backoff``, ``time_limit`` ...);
+    ``max_attempts`` is how many failures turn a durable task's row ``failed``.
 
     Example::
 
@@ -115,7 +159,7 @@ def actor(
     options.setdefault("time_limit", 10 * 60 * 1000)
 
     def decorate(fn: Callable[..., Any]) -> LazyActor:
-        lazy = LazyActor(fn, actor_name, queue_name, durable, options)
+        lazy = LazyActor(fn, actor_name, queue_name, durable, options, max_attempts)
         _declared[actor_name] = lazy
         return lazy
 
@@ -142,28 +186,53 @@ class AppContextMiddleware(Middleware):
     def after_process_message(self, broker, message, *, result=None, exception=None):
         ctx = getattr(self._local, "ctx", None)
         if ctx is not None:
-            db.session.remove()
-            ctx.pop()
-            self._local.ctx = None
+            try:
+                db.session.remove()
+            finally:
+                ctx.pop()
+                self._local.ctx = None
 
     after_skip_message = after_process_message
 
 
-def make_broker(url: str | None) -> dramatiq.Broker:
-    """The broker the URL names (``None`` = embedded StubBroker)."""
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+AMQP_SCHEMES = ("amqp", "amqps")
+
+
+class BrokerURLError(ValueError):
+    """``BROKER_URL`` names no broker the platform knows; the message says what is accepted."""
+
+
+def make_broker(url: str | None, **options: Any) -> dramatiq.Broker:
+    """The broker the URL names: unset = embedded StubBroker, ``redis://`` = Redis,
+    ``amqp://`` = RabbitMQ. ``options`` go to the broker's constructor (tests).
+
+    The Redis broker considers a worker dead after 20 s without a heartbeat
+    (dramatiq's default is 60 s) and keeps dead-lettered messages a day; the
+    database sweep, not the heartbeat, is what guarantees recovery (see the
+    module docstring).
+    """
     if not url:
         broker = StubBroker()
         broker.emit_after("process_boot")
         return broker
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in REDIS_SCHEMES:
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url, heartbeat_timeout=20_000, dead_message_ttl=86_400_000)
-    if url.startswith(("amqp://", "amqps://")):
+        options.setdefault("heartbeat_timeout", 20_000)
+        options.setdefault("dead_message_ttl", 86_400_000)
+        return RedisBroker(url=url, **options)
+    if scheme in AMQP_SCHEMES:
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        return RabbitmqBroker(url=url)
-    raise ValueError(f"BROKER_URL must start with redis:// or amqp://, not {url!r}")
+        return RabbitmqBroker(url=url, **options)
+    # never echo the URL: it may hold a password
+    raise BrokerURLError(
+        f"BROKER_URL must start with redis://, rediss:// or amqp:// (amqps://), "
+        f"not {scheme + '://' if scheme else 'a URL without a scheme'}; "
+        "leave it unset for the embedded broker of `township serve`"
+    )
 
 
 def init_broker(app, actors: list[LazyActor]) -> dramatiq.Broker:
@@ -181,10 +250,12 @@ def init_broker(app, actors: list[LazyActor]) -> dramatiq.Broker:
 
 
 def broker() -> dramatiq.Broker:
+    """The current app's broker."""
     return current_app.extensions["township_broker"]
 
 
 def is_embedded(app=None) -> bool:
+    """Whether the app runs the embedded broker (no ``BROKER_URL``)."""
     return not (app or current_app).config.get("BROKER_URL")
 
 
@@ -204,39 +275,78 @@ def start_embedded_worker(app, threads: int | None = None) -> dramatiq.Worker:
 # ---------------------------------------------------------------------------
 
 
+def _insert_once(values: dict[str, Any]) -> int | None:
+    """INSERT the task row unless its key exists (ON CONFLICT DO NOTHING); its id or None.
+
+    Two transactions enqueueing the same key at once get one row: PostgreSQL makes
+    the second INSERT wait for the first and then do nothing.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
+        record = TaskRecord(**values)
+        db.session.add(record)
+        db.session.flush()
+        return record.id
+    statement = (
+        insert(TaskRecord)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[TaskRecord.key])
+        .returning(TaskRecord.id)
+    )
+    return db.session.scalar(statement)
+
+
 def enqueue(actor_name: str, key: str, *, send: bool = True, **args: Any) -> TaskRecord:
     """Record that ``actor_name(**args)`` is due, once per ``key``, and send it after commit.
 
-    Adds the row to the current session; the caller commits. Enqueueing a key
-    that already exists returns the existing row and sends nothing new.
+    Adds the row in the current transaction; the caller commits (the message
+    is sent then; a rollback forgets both). Enqueueing a key that already
+    exists returns the existing row and sends nothing new. ``send=False``
+    only records the row: the sweep sends it.
     """
     lazy = current_app.extensions["township"].actors.get(actor_name)
     if lazy is None:
         raise KeyError(f"no actor called {actor_name!r}")
+    if not lazy.durable:
+        raise ValueError(f"{actor_name} is not durable: send it with .send()")
     existing = db.session.scalar(select(TaskRecord).where(TaskRecord.key == key))
     if existing is not None:
         return existing
-    record = TaskRecord(actor_name=actor_name, queue_name=lazy.queue_name, key=key, args=args)
-    db.session.add(record)
-    db.session.flush()
+    task_id = _insert_once(
+        {
+            "actor_name": actor_name,
+            "queue_name": lazy.queue_name,
+            "key": key,
+            "args": args,
+            "status": TaskStatus.pending,
+            "attempts": 0,
+            "created_at": utcnow(),
+        }
+    )
+    if task_id is None:  # another transaction recorded the same key just now
+        return db.session.scalars(select(TaskRecord).where(TaskRecord.key == key)).one()
     if send:
         pending = db.session().info.setdefault("township_send_after_commit", [])
-        pending.append((lazy, record.id))
-    return record
+        pending.append((lazy.actor, task_id))
+    return db.session.get(TaskRecord, task_id)
 
 
 def _flush_sends(session) -> None:
     """After a commit, send the messages of the tasks it recorded.
 
     No SQL here (the session is between transactions): if a send fails the row
-    stays pending with no ``sent_at`` and the sweep sends it.
+    stays pending and the sweep sends it.
     """
-    for lazy, task_id in session.info.pop("township_send_after_commit", []):
+    for bound, task_id in session.info.pop("township_send_after_commit", []):
         try:
-            lazy.send(task_id)
+            bound.send(task_id)
         except Exception:
             log.exception(
-                "could not send task %s (%s); the sweep will retry", task_id, lazy.actor_name
+                "could not send task %s (%s); the sweep will retry", task_id, bound.actor_name
             )
 
 
@@ -245,7 +355,7 @@ def _discard_sends(session) -> None:
 
 
 def send_task(app, task_id: int) -> bool:
-    """Send the message for a task row; failures are logged, the sweep retries."""
+    """Send the message for a pending task row; failures are logged, the sweep retries."""
     state = app.extensions["township"]
     with app.app_context():
         record = db.session.get(TaskRecord, task_id)
@@ -255,11 +365,12 @@ def send_task(app, task_id: int) -> bool:
         if lazy is None:
             log.error("task %s names an unknown actor %s", task_id, record.actor_name)
             return False
+        db.session.rollback()  # no transaction held open while talking to the broker
         try:
             lazy.send(task_id)
         except Exception:  # the broker may be down: the sweep sends it again
             log.exception(
-                "could not send task %s (%s); the sweep will retry", task_id, record.actor_name
+                "could not send task %s (%s); the sweep will retry", task_id, lazy.actor_name
             )
             return False
         db.session.execute(
@@ -269,8 +380,19 @@ def send_task(app, task_id: int) -> bool:
         return True
 
 
-def _run_durable(fn: Callable[..., Any], actor_name: str, task_id: int) -> None:
-    """Run a durable task's work and mark it done, in one transaction, once."""
+def _run_durable(
+    fn: Callable[..., Any],
+    actor_name: str,
+    task_id: int,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> None:
+    """Run a durable task's work and mark it done, in one transaction, once.
+
+    A task that is no longer pending is skipped. On failure the work is rolled
+    back, ``attempts`` and ``last_error`` are recorded, and the exception goes
+    to dramatiq (which retries); after ``max_attempts`` failures the row turns
+    ``failed`` and no further delivery runs it.
+    """
     record = db.session.get(TaskRecord, task_id)
     if record is None:
         log.warning("%s: task %s is gone", actor_name, task_id)
@@ -286,6 +408,7 @@ def _run_durable(fn: Callable[..., Any], actor_name: str, task_id: int) -> None:
             update(TaskRecord)
             .where(TaskRecord.id == task_id, TaskRecord.status == TaskStatus.pending)
             .values(status=TaskStatus.done, done_at=utcnow(), attempts=TaskRecord.attempts + 1)
+            .execution_options(synchronize_session=False)
         )
         if done.rowcount != 1:
             # someone else finished it first: undo our copy of the work
@@ -293,19 +416,40 @@ def _run_durable(fn: Callable[..., Any], actor_name: str, task_id: int) -> None:
             log.info("%s: task %s was done by another worker", actor_name, task_id)
             return
         db.session.commit()
-    except Exception as exc:
+    except BaseException as exc:  # TimeLimitExceeded is a BaseException
         db.session.rollback()
+        _record_failure(actor_name, task_id, exc, max_attempts)
+        raise
+
+
+def _record_failure(actor_name: str, task_id: int, exc: BaseException, max_attempts: int) -> None:
+    try:
         db.session.execute(
             update(TaskRecord)
             .where(TaskRecord.id == task_id, TaskRecord.status == TaskStatus.pending)
             .values(attempts=TaskRecord.attempts + 1, last_error=repr(exc)[:2000])
+            .execution_options(synchronize_session=False)
         )
+        attempts = db.session.scalar(select(TaskRecord.attempts).where(TaskRecord.id == task_id))
+        if attempts is not None and attempts >= max_attempts:
+            db.session.execute(
+                update(TaskRecord)
+                .where(TaskRecord.id == task_id, TaskRecord.status == TaskStatus.pending)
+                .values(status=TaskStatus.failed)
+                .execution_options(synchronize_session=False)
+            )
+            log.error("%s: task %s failed %d times; giving up", actor_name, task_id, attempts)
         db.session.commit()
-        raise
+    except Exception:  # the database itself may be what failed
+        db.session.rollback()
+        log.exception("%s: could not record the failure of task %s", actor_name, task_id)
 
 
 def resend_due(app, grace_seconds: int | None = None) -> int:
-    """Send again every pending task not sent, or sent longer than the grace ago."""
+    """Send again every pending task sent (or, never sent, created) longer than the grace ago.
+
+    ``grace_seconds`` defaults to ``SWEEP_GRACE_SECONDS``. Returns how many were sent.
+    """
     grace = app.config["SWEEP_GRACE_SECONDS"] if grace_seconds is None else grace_seconds
     with app.app_context():
         cutoff = utcnow() - timedelta(seconds=grace)
@@ -313,7 +457,7 @@ def resend_due(app, grace_seconds: int | None = None) -> int:
             select(TaskRecord.id)
             .where(
                 TaskRecord.status == TaskStatus.pending,
-                func.coalesce(TaskRecord.sent_at, TaskRecord.created_at) < cutoff,
+                func.coalesce(TaskRecord.sent_at, TaskRecord.created_at) <= cutoff,
             )
             .order_by(TaskRecord.id)
             .limit(1000)
