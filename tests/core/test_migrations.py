@@ -39,8 +39,8 @@ def test_upgrade_heads_from_empty_matches_the_models(empty_database_url):
     )
     upgrade(app)
     with app.app_context():
-        # the example branch depends on core, so Alembic records the example head only
-        assert current_heads(app) == {"0001example"}
+        # a plugin branch depends on core, so Alembic records the plugin heads only
+        assert "0001example" in current_heads(app)
         with db.engine.connect() as conn:
             context = MigrationContext.configure(
                 conn, opts={"compare_type": True, "include_object": include_object}

@@ -1,0 +1,13 @@
+"""信息收集与发布制度 + 政务村务公开制度: information release and disclosure."""
+
+from core import hookimpl
+from core.contract import PluginInfo
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def township_plugin_info():
+    return PluginInfo(
+        key="releases", name="信息发布与公开", name_en="Information release", version=__version__
+    )
