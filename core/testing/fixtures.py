@@ -326,3 +326,59 @@ def stub_worker(app, db):
     finally:
         worker.stop()
         broker.flush_all()
+
+
+# ---------------------------------------------------------------------------
+# Browser tests: a live server and Debian's Chromium driven by Playwright
+# ---------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("TOWNSHIP_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def live_server(app, db):
+    """The app served by waitress on a free local port, in a thread; yields its base URL."""
+    import threading
+
+    import waitress
+
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser_page(live_server):
+    """A Playwright page in headless Debian Chromium (no browser download needed)."""
+    if not os.path.exists(CHROMIUM):
+        if in_ci():
+            pytest.fail(f"{CHROMIUM} is missing under CI (.ci/run installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(base_url=live_server, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
