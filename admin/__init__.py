@@ -49,10 +49,32 @@ def init_admin(app: Flask) -> Admin:
 
 
 def _add_core_views(admin: Admin) -> None:
+    from admin.audit_trail import AuditView
+    from admin.calendar import CalendarView
     from admin.cases import CaseView
+    from admin.institutions import SwitchboardView
+    from admin.jobs import JobsView
     from admin.notifications import NotificationsView
+    from admin.people import PersonView
+    from admin.policies import PolicyView
+    from admin.users import UserView
 
-    admin.add_view(CaseView(category=_l("Cases")))
+    settings = _l("Township settings")
+    administration = _l("Administration")
+    admin.add_view(CaseView())
+    admin.add_view(PersonView())
+    admin.add_view(
+        SwitchboardView(name=_l("Institutions"), endpoint="admin_institutions", category=settings)
+    )
+    admin.add_view(PolicyView(name=_l("Policies"), endpoint="admin_policies", category=settings))
+    admin.add_view(
+        CalendarView(name=_l("Working-day calendar"), endpoint="admin_calendar", category=settings)
+    )
+    admin.add_view(UserView(category=administration))
+    admin.add_view(AuditView(category=administration))
+    admin.add_view(
+        JobsView(name=_l("Scheduled jobs"), endpoint="admin_jobs", category=administration)
+    )
     admin.add_view(NotificationsView(name=_l("Notifications"), endpoint="admin_notifications"))
 
 

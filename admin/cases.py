@@ -336,17 +336,17 @@ class CaseView(TownshipModelView):
         )
 
     # -- transitions ------------------------------------------------------
-    @expose("/transition/<int:case_id>/<name>/", methods=("POST",))
-    def transition_view(self, case_id: int, name: str):
+    @expose("/transition/<int:case_id>/<action>/", methods=("POST",))
+    def transition_view(self, case_id: int, action: str):
         """Run one transition service; a refused one is flashed and changes nothing."""
         case = self.get_one(str(case_id))
-        permission = "cases.approve_extension" if name == "decide" else "cases.write"
+        permission = "cases.approve_extension" if action == "decide" else "cases.write"
         if not can(current_user, permission, case.township_id):
             abort(403)
         actor = current_user._get_current_object()
         form = request.form
         try:
-            message = self._run(case, actor, name, form)
+            message = self._run(case, actor, action, form)
         except CaseError as exc:
             db.session.rollback()
             flash(str(exc), "danger")

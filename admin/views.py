@@ -196,7 +196,7 @@ class TownshipModelView(SecureViewMixin, ModelView):
     def audit_change(self, model, is_created: bool) -> None:
         """Write the audit row of a create or update (in the same transaction)."""
         if is_created:
-            self.session.flush()
+            db.session.flush()
             before, after = None, snapshot(model)
         else:
             before, after = changes(model)
