@@ -46,6 +46,7 @@ from core.cases import (
     wait_for_citizen,
 )
 from core.db import db, utcnow
+from core.extensions import csrf
 from core.institutions import is_enabled
 from core.models import (
     OPEN_STATUSES,
@@ -832,3 +833,6 @@ def openapi_json():
 
 
 bp.register_blueprint(v1)
+# Flask-WTF checks the innermost blueprint: exempting ``api`` (app.py) does not cover
+# ``api.v1``. Token-authenticated requests carry no session cookie to protect.
+csrf.exempt(v1)

@@ -558,3 +558,13 @@ def test_openapi_transition_actions_match_the_api():
 
 def test_openapi_needs_no_token(client):
     assert json.loads(client.get("/api/openapi.json").data)["openapi"].startswith("3.")
+
+
+def test_token_requests_need_no_csrf_token_when_csrf_is_on(app, db, clerk, township):
+    from tests.core.test_health import built_app
+
+    with built_app(app, WTF_CSRF_ENABLED=True) as other:
+        response = Api(other.test_client(), create_token(clerk, "csrf")[1]).post(
+            "/api/v1/cases", VALID
+        )
+    assert response.status_code == 201, response.get_data(as_text=True)
