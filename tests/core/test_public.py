@@ -70,6 +70,7 @@ def test_index_lists_the_townships_for_anonymous_visitors(client, township, othe
     assert 'href="/t/east/"' in html and 'href="/t/west/"' in html
     assert 'name="viewport"' in html
     assert 'href="/login"' in html and 'action="/logout"' not in html
+    assert html.count('action="/lang/') == 1  # a switch to the other language only
     assert_no_external_assets(html)
 
 
@@ -164,3 +165,14 @@ def test_lookups_are_rate_limited_with_a_friendly_page(app, db):
         assert answers[30] == 429
         html = client.get(lookup).get_data(as_text=True)
         assert 'id="lookup-error"' in html and 'name="receipt"' in html
+
+
+@pytest.mark.slow
+def test_the_lookup_page_fits_a_phone_screen(browser_page, resolved_case):
+    page = browser_page
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(f"/lookup?receipt={resolved_case.receipt_no}")
+    assert page.locator("#case-status").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.goto("/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
