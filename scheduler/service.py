@@ -1,0 +1,476 @@
+"""The scheduler service: one active APScheduler, a standby, jobs that only enqueue.
+
+How it runs
+-----------
+``township scheduler`` (:func:`run_foreground`) and the scheduler thread of
+``township serve`` (:func:`start_embedded_scheduler`) run the same
+:class:`SchedulerService`:
+
+1. **Standby** until it takes the lease (:mod:`scheduler.lease`), trying every
+   third of ``SCHEDULER_LEASE_SECONDS``.
+2. **Active**: it starts an APScheduler ``BackgroundScheduler`` on the
+   ``apscheduler_jobs`` table of the app database (SQLAlchemyJobStore), paused;
+   turns the declared jobs (``township_jobs`` hook) merged with the admins'
+   overrides (:class:`~core.models.JobSchedule`: trigger, time zone, enabled)
+   into APScheduler jobs (added, rescheduled, removed); resumes; and sends
+   pending tasks once (:func:`core.tasks.resend_due`).
+   Due times missed while no scheduler ran fire once on start (coalesced) if
+   they are within the job's misfire grace time; older ones are recorded as
+   "skipped".
+3. While active it renews the lease every third of its length and, every
+   ``SCHEDULER_POLL_SECONDS`` (5 s), reads the overrides again and reschedules
+   what changed, without a restart.
+4. If a renewal fails (another process took the lease, the database is
+   unreachable) it shuts its APScheduler down at once and goes back to standby;
+   each firing also checks the lease (fencing, :mod:`scheduler.runner`).
+5. On SIGTERM/SIGINT (or ``.stop()``) it stops firing and releases the lease, so
+   a standby takes over within a third of the lease length. After ``kill -9`` the
+   standby takes over once the lease lapses: within ``SCHEDULER_LEASE_SECONDS``
+   plus a third of it.
+
+Scaling out
+-----------
+With PostgreSQL and Redis or RabbitMQ::
+
+    export TOWNSHIP_DATABASE_URL=postgresql://township@db-host/township
+    export TOWNSHIP_BROKER_URL=redis://redis-host:6379/0   # or amqp://user:pw@rabbit-host/
+    export TOWNSHIP_EMBEDDED_SCHEDULER=false               # web processes do not schedule
+    township db upgrade
+    gunicorn -w 4 -b 0.0.0.0:8000 'core:create_app()'      # the web, any number of machines
+    township worker --processes 2 --threads 8              # on every worker machine
+    township scheduler                                     # on two machines: active + standby
+
+Settings: ``SCHEDULER_LEASE_SECONDS`` (15: failover after at most ~20 s),
+``SCHEDULER_POLL_SECONDS`` (5: how soon an admin's schedule change applies),
+``DEFAULT_TIMEZONE`` (the scheduler's zone; each job has its own, Asia/Shanghai by
+default), ``SWEEP_SECONDS``/``SWEEP_GRACE_SECONDS`` (the re-send sweep, see
+:mod:`core.tasks`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from flask import Flask
+from sqlalchemy import inspect, select, text
+
+from core.db import db
+from core.models import JobSchedule
+from core.plugins import state
+from scheduler import runner
+from scheduler.lease import Lease
+from scheduler.triggers import TriggerError, parse_trigger, zone
+
+log = logging.getLogger(__name__)
+
+#: APScheduler's table in the app database (excluded from migrations: core.migrate)
+JOB_TABLE = "apscheduler_jobs"
+#: the job function, by reference (APScheduler stores it by name)
+JOB_FUNCTION = "scheduler.runner:fire"
+
+DEFAULT_LEASE_SECONDS = 15
+DEFAULT_POLL_SECONDS = 5
+
+
+# ---------------------------------------------------------------------------
+# Declared jobs + admin overrides = the jobs APScheduler should have
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DesiredJob:
+    """A job as it should be scheduled now: its declaration with the admin's override."""
+
+    id: str
+    trigger_text: str
+    timezone: str
+    coalesce: bool
+    misfire_grace_time: int
+    trigger: BaseTrigger
+    overridden: bool
+
+    @property
+    def signature(self) -> str:
+        """Stored as the APScheduler job's name: a changed signature means reschedule."""
+        return f"{self.id} [{self.trigger_text} @ {self.timezone}]"
+
+
+def desired_jobs() -> dict[str, DesiredJob]:
+    """The jobs that should be scheduled (inside an app context).
+
+    A disabled override removes the job; an override whose text no longer parses
+    falls back to the declared trigger (and logs why); a job whose actor is not
+    loaded is left out.
+    """
+    township = state()
+    overrides = {row.job_id: row for row in db.session.scalars(select(JobSchedule))}
+    wanted: dict[str, DesiredJob] = {}
+    for spec in township.jobs.values():
+        override = overrides.get(spec.id)
+        if override is not None and not override.enabled:
+            continue
+        if spec.actor_name not in township.actors:
+            log.error("job %s names actor %s, which is not loaded", spec.id, spec.actor_name)
+            continue
+        text_, tz = spec.trigger, spec.timezone
+        if override is not None:
+            text_, tz = override.trigger, override.timezone or spec.timezone
+        try:
+            trigger = parse_trigger(text_, tz)
+        except TriggerError as exc:
+            if override is None:
+                log.error("job %s: its declared trigger %r is invalid: %s", spec.id, text_, exc)
+                continue
+            log.error(
+                "job %s: the saved schedule %r @ %s is invalid (%s); using the default %r",
+                spec.id,
+                text_,
+                tz,
+                exc,
+                spec.trigger,
+            )
+            text_, tz, override = spec.trigger, spec.timezone, None
+            trigger = parse_trigger(text_, tz)
+        wanted[spec.id] = DesiredJob(
+            id=spec.id,
+            trigger_text=text_,
+            timezone=tz,
+            coalesce=spec.coalesce,
+            misfire_grace_time=spec.misfire_grace_time,
+            trigger=trigger,
+            overridden=override is not None,
+        )
+    return wanted
+
+
+def _overrides_snapshot() -> tuple:
+    """What the overrides look like now; a different snapshot means sync again."""
+    rows = db.session.execute(
+        select(
+            JobSchedule.job_id,
+            JobSchedule.trigger,
+            JobSchedule.timezone,
+            JobSchedule.enabled,
+            JobSchedule.updated_at,
+        ).order_by(JobSchedule.job_id)
+    ).all()
+    return tuple(tuple(row) for row in rows)
+
+
+def next_run_times() -> dict[str, datetime | None]:
+    """Each scheduled job's next run (UTC) as the active scheduler stored it (for the admin).
+
+    Empty when no scheduler ever ran on this database.
+    """
+    if not inspect(db.engine).has_table(JOB_TABLE):
+        return {}
+    rows = db.session.execute(text(f"SELECT id, next_run_time FROM {JOB_TABLE}")).all()
+    return {
+        job_id: datetime.fromtimestamp(ts, UTC) if ts is not None else None for job_id, ts in rows
+    }
+
+
+# ---------------------------------------------------------------------------
+# The executor: passes each due time to the job function
+# ---------------------------------------------------------------------------
+
+
+class FiringExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, calling the job function with its due time.
+
+    APScheduler's own ``run_job`` calls ``func(*args)`` without saying which due
+    time it stands for; this one calls ``fire(job_id, scheduled_for=..., service=...)``
+    and records due times that passed their misfire grace time.
+    """
+
+    def __init__(self, service: SchedulerService, max_workers: int = 4):
+        super().__init__(max_workers)
+        self.service = service
+
+    def _do_submit_job(self, job, run_times):
+        def callback(future):
+            exc = future.exception()
+            if exc is not None:
+                self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                self._run_job_success(job.id, future.result())
+
+        self._pool.submit(self._run, job, run_times).add_done_callback(callback)
+
+    def _run(self, job, run_times) -> list[JobExecutionEvent]:
+        events = []
+        alias = job._jobstore_alias
+        for run_time in run_times:
+            late = datetime.now(UTC) - run_time
+            grace = job.misfire_grace_time
+            if grace is not None and late > timedelta(seconds=grace):
+                runner.record_missed(job.id, run_time, late, grace, service=self.service)
+                events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, run_time))
+                continue
+            try:
+                job.func(*job.args, scheduled_for=run_time, service=self.service, **job.kwargs)
+            except Exception as exc:
+                log.exception("job %s raised", job.id)
+                events.append(
+                    JobExecutionEvent(EVENT_JOB_ERROR, job.id, alias, run_time, exception=exc)
+                )
+            else:
+                events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, alias, run_time))
+        return events
+
+
+# ---------------------------------------------------------------------------
+# The service
+# ---------------------------------------------------------------------------
+
+
+class SchedulerService:
+    """One scheduler process (or thread): standby until it holds the lease, then active.
+
+    ``lease_seconds`` and ``poll_seconds`` default to ``SCHEDULER_LEASE_SECONDS`` and
+    ``SCHEDULER_POLL_SECONDS``. Call :meth:`run` (blocks) or :meth:`start` (a
+    thread), and :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        lease_seconds: float | None = None,
+        poll_seconds: float | None = None,
+        holder: str | None = None,
+    ):
+        self.app = app
+        lease_seconds = float(
+            lease_seconds or app.config.get("SCHEDULER_LEASE_SECONDS") or DEFAULT_LEASE_SECONDS
+        )
+        self.lease = Lease(lease_seconds, holder)
+        self.renew_seconds = lease_seconds / 3
+        self.poll_seconds = float(
+            poll_seconds or app.config.get("SCHEDULER_POLL_SECONDS") or DEFAULT_POLL_SECONDS
+        )
+        self.tick = min(1.0, self.renew_seconds, self.poll_seconds)
+        self.scheduler: BackgroundScheduler | None = None
+        self.became_active = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._snapshot: tuple | None = None
+        self._last_renew = 0.0
+        self._last_poll = 0.0
+        self._lock = threading.RLock()
+
+    @property
+    def holder(self) -> str:
+        return self.lease.holder
+
+    @property
+    def active(self) -> bool:
+        return self.scheduler is not None
+
+    # -- running -------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until :meth:`stop` (or a signal handler calling :meth:`request_stop`)."""
+        log.info("scheduler %s: standby until it holds the lease", self.holder)
+        with self.app.app_context():
+            try:
+                while not self._stop.is_set():
+                    try:
+                        self._step()
+                    except Exception:
+                        log.exception("scheduler %s: lease or sync failed", self.holder)
+                        db.session.rollback()
+                        self._deactivate("the lease could not be checked", wait=False)
+                    self._stop.wait(self.tick)
+            finally:
+                self._deactivate("stopping", wait=True)
+                try:
+                    self.lease.release()
+                    log.info("scheduler %s: lease released", self.holder)
+                except Exception:
+                    log.exception("scheduler %s: could not release the lease", self.holder)
+                db.session.remove()
+
+    def start(self) -> SchedulerService:
+        """Run in a daemon thread (the embedded mode); returns self."""
+        self._thread = threading.Thread(target=self.run, name="township-scheduler", daemon=True)
+        self._thread.start()
+        return self
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop firing, release the lease, and wait for the thread (if started)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_active(self, timeout: float) -> bool:
+        """Wait until this service holds the lease and has scheduled its jobs."""
+        return self.became_active.wait(timeout)
+
+    def _step(self) -> None:
+        now = time.monotonic()
+        if not self.active:
+            if now - self._last_renew >= self.renew_seconds:
+                self._last_renew = now
+                if self.lease.acquire():
+                    self._activate()
+            return
+        if now - self._last_renew >= self.renew_seconds:
+            self._last_renew = now
+            if not self.lease.renew():
+                self._deactivate("lost the lease", wait=False)
+                return
+        if now - self._last_poll >= self.poll_seconds:
+            self.sync()
+
+    def _activate(self) -> None:
+        log.info("scheduler %s: took the lease; scheduling jobs", self.holder)
+        scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename=JOB_TABLE)},
+            executors={"default": FiringExecutor(self)},
+            job_defaults={"max_instances": 1},
+            timezone=zone(self.app.config.get("DEFAULT_TIMEZONE") or "Asia/Shanghai"),
+        )
+        scheduler.start(paused=True)
+        with self._lock:
+            self.scheduler = scheduler
+            runner._active.append(self)
+        try:
+            self.sync(force=True)
+            scheduler.resume()
+        except Exception:
+            self._deactivate("could not schedule the jobs", wait=False)
+            raise
+        self.became_active.set()
+        threading.Thread(target=self._resend_pending, daemon=True).start()
+
+    def _deactivate(self, reason: str, wait: bool) -> None:
+        with self._lock:
+            scheduler, self.scheduler = self.scheduler, None
+            if self in runner._active:
+                runner._active.remove(self)
+            self.became_active.clear()
+        if scheduler is None:
+            return
+        log.warning("scheduler %s: %s; no longer firing", self.holder, reason)
+        with contextlib.suppress(SchedulerNotRunningError):
+            scheduler.shutdown(wait=wait)
+
+    def _resend_pending(self) -> None:
+        from core.tasks import resend_due
+
+        try:
+            resend_due(self.app)
+        except Exception:
+            log.exception("scheduler %s: the start-up re-send sweep failed", self.holder)
+
+    # -- jobs ----------------------------------------------------------------
+
+    def sync(self, force: bool = False) -> bool:
+        """Make APScheduler's jobs match the declared jobs and overrides (if they changed).
+
+        Returns whether anything was compared (False when nothing changed).
+        """
+        self._last_poll = time.monotonic()
+        snapshot = _overrides_snapshot()
+        db.session.rollback()
+        if not force and snapshot == self._snapshot:
+            return False
+        scheduler = self.scheduler
+        if scheduler is None:
+            return False
+        wanted = desired_jobs()
+        db.session.rollback()
+        existing = {job.id: job for job in scheduler.get_jobs()}
+        for job_id, want in wanted.items():
+            job = existing.pop(job_id, None)
+            options = {
+                "name": want.signature,
+                "coalesce": want.coalesce,
+                "misfire_grace_time": want.misfire_grace_time,
+            }
+            if job is None:
+                scheduler.add_job(
+                    JOB_FUNCTION,
+                    trigger=want.trigger,
+                    args=[job_id],
+                    id=job_id,
+                    max_instances=1,
+                    replace_existing=True,
+                    **options,
+                )
+                log.info("scheduled %s", want.signature)
+            elif job.name != want.signature:
+                scheduler.modify_job(job_id, **options)
+                scheduler.reschedule_job(job_id, trigger=want.trigger)
+                log.info("rescheduled %s", want.signature)
+            elif (job.coalesce, job.misfire_grace_time) != (
+                want.coalesce,
+                want.misfire_grace_time,
+            ):
+                scheduler.modify_job(job_id, **options)
+        for job_id in existing:
+            scheduler.remove_job(job_id)
+            log.info("unscheduled %s (disabled or no longer declared)", job_id)
+        self._snapshot = snapshot
+        return True
+
+    def next_fire_times(self, job_id: str, count: int = 5) -> list[datetime]:
+        """The next ``count`` fire times of a job as the running scheduler has it."""
+        scheduler = self.scheduler
+        job = scheduler.get_job(job_id) if scheduler is not None else None
+        if job is None or job.next_run_time is None:
+            return []
+        times = [job.next_run_time]
+        while len(times) < count:
+            following = job.trigger.get_next_fire_time(
+                times[-1], times[-1] + timedelta(microseconds=1)
+            )
+            if following is None:
+                break
+            times.append(following)
+        return times
+
+
+def start_embedded_scheduler(app: Flask, **options) -> SchedulerService:
+    """The scheduler of ``township serve``: a thread with the same lease logic.
+
+    Returns the service; call ``.stop()`` to stop firing and release the lease.
+    """
+    return SchedulerService(app, **options).start()
+
+
+def run_foreground(app: Flask, **options) -> None:
+    """``township scheduler``: run until SIGTERM or SIGINT, then release the lease."""
+    service = SchedulerService(app, **options)
+
+    def _stop(signum, frame):
+        log.info("scheduler %s: signal %s, stopping", service.holder, signum)
+        service.request_stop()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        service.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
