@@ -237,6 +237,27 @@ def users_create(username, name, roles, email, password):
     click.echo(f"Created {username} with {', '.join(roles)}")
 
 
+@users.command("token")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for, e.g. the county's OA system.")
+@with_appcontext
+def users_token(username, name):
+    """Make a JSON API token for a staff user; the token is printed once."""
+    from core.api import create_token
+    from core.db import db as _db
+    from core.models import User
+
+    user = _db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.BadParameter(f"no user {username!r}", param_hint="USERNAME")
+    try:
+        token, plaintext = create_token(user, name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--name") from exc
+    click.echo(f"Token {token.id} for {username} ({name}); it is shown only now:")
+    click.echo(plaintext)
+
+
 @main.group()
 def plugins():
     """Institutions (plugins)."""

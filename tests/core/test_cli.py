@@ -119,3 +119,13 @@ def test_db_upgrade_reports_the_heads(app, db):
     result = run(app, "db", "upgrade")
     assert result.exit_code == 0, result.output
     assert "0001example" in result.output
+
+
+def test_users_token_prints_a_token_the_api_accepts(app, db, client, clerk):
+    result = run(app, "users", "token", clerk.username, "--name", "county OA")
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.get_json()["username"] == clerk.username
+    unknown = run(app, "users", "token", "nobody", "--name", "x")
+    assert unknown.exit_code == 2 and "no user 'nobody'" in unknown.output
