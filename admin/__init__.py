@@ -29,6 +29,25 @@ def _admin_globals():
     return {"admin_unread_count": admin_unread_count}
 
 
+@templates.before_app_request
+def _fresh_request_caches() -> None:
+    """Start every admin request with empty per-request caches.
+
+    Production requests get a fresh ``g`` anyway; a test client inside an app
+    context shares one ``g`` between requests, which would keep stale answers.
+    """
+    from flask import g, request
+
+    from admin.views import forget_enabling
+    from core.access import clear_cache
+
+    if request.path.startswith("/admin"):
+        forget_enabling()
+        g.pop("_admin_calendars", None)
+        g.pop("_admin_due_soon", None)
+        clear_cache()
+
+
 def init_admin(app: Flask) -> Admin:
     """Build the admin site at ``/admin`` on ``app``."""
     from admin.dashboard import DashboardView
