@@ -1,7 +1,18 @@
-"""学习培训制度: training records."""
+"""学习培训制度: training records (the plugin object: hook implementations that delegate).
+
+Permissions: ``training.write`` (the training officer) records; reading the
+township's reports needs ``training.read`` *or* the core's ``dashboard.read``
+(leaders, township and county admins hold it: core roles cannot be extended by a
+plugin, so "may read the dashboard" stands for "may read training reports");
+``training.self`` (a learner) sees only "my study record".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 from core import hookimpl
-from core.contract import PluginInfo
+from core.contract import PluginInfo, Role
 
 __version__ = "0.1.0"
 
@@ -9,5 +20,43 @@ __version__ = "0.1.0"
 @hookimpl
 def township_plugin_info():
     return PluginInfo(
-        key="training", name="学习培训", name_en="Training records", version=__version__
+        key="training",
+        name="学习培训",
+        name_en="Training records",
+        version=__version__,
+        description="Roster, concentrated sessions and attendance, self-study hours, "
+        "practical techniques and monthly compliance (学习培训制度).",
+        migrations=Path(__file__).parent / "migrations" / "versions",
     )
+
+
+@hookimpl
+def township_models():
+    from plugins.training.models import ALL_MODELS
+
+    return ALL_MODELS
+
+
+@hookimpl
+def township_policies():
+    from plugins.training.policy import POLICIES
+
+    return POLICIES
+
+
+@hookimpl
+def township_roles():
+    return [
+        Role(
+            "training_officer",
+            "培训专干",
+            "Training officer",
+            frozenset({"admin.access", "training.read", "training.write", "dashboard.read"}),
+        ),
+        Role(
+            "training_learner",
+            "参训干部",
+            "Learner (own study record)",
+            frozenset({"admin.access", "training.self"}),
+        ),
+    ]
