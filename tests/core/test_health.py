@@ -20,17 +20,20 @@ CLOSED_DATABASE = "postgresql://postgres:s3cret-pw@127.0.0.1:1/township"
 def built_app(app, **overrides) -> Iterator:
     """A second app like the session's (same database unless overridden), for one test.
 
-    Puts back what building an app changes globally (dramatiq's default broker and
-    the shared rate limiter), so the session's app is unaffected afterwards.
+    Puts back what building an app changes globally (dramatiq's default broker, the
+    actors' last binding and the shared rate limiter), so the session's app is
+    unaffected afterwards.
     """
     import dramatiq
 
     from core import create_app
     from core.db import db
     from core.extensions import limiter
+    from core.tasks import declared_actors
 
     saved_limiter = dict(vars(limiter))
     saved_broker = dramatiq.get_broker()
+    saved_bindings = {lazy: lazy._actor for lazy in declared_actors().values()}
     config = {
         key: app.config[key]
         for key in ("TESTING", "SECRET_KEY", "DATABASE_URL", "SERVER_NAME", "EXTRA_PLUGINS")
@@ -49,6 +52,8 @@ def built_app(app, **overrides) -> Iterator:
             db.engine.dispose()
         other.extensions["township_broker"].close()
         dramatiq.set_broker(saved_broker)
+        for lazy, bound in saved_bindings.items():
+            lazy._actor = bound
         vars(limiter).clear()
         vars(limiter).update(saved_limiter)
 
