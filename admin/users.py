@@ -131,11 +131,6 @@ class UserView(SecureViewMixin, ModelView):
     column_sortable_list = ("username", "name")
     column_formatters = {"memberships": _roles_formatter}
     form_columns = ("username", "name", "email", "phone", "active")
-    form_extra_fields = {
-        "password": PasswordInput(_l("Password")),
-        "role": ChoiceInput(_l("Role")),
-        "org_unit_id": ChoiceInput(_l("Org unit"), coerce=int),
-    }
     details_template = "admin/township/user_details.html"
 
     def __init__(self, **kwargs: Any):
@@ -165,6 +160,13 @@ class UserView(SecureViewMixin, ModelView):
         return user
 
     # -- forms ----------------------------------------------------------------
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        form_class.password = PasswordInput(_l("Password"))
+        form_class.role = ChoiceInput(_l("Role"))
+        form_class.org_unit_id = ChoiceInput(_l("Org unit"), coerce=int)
+        return form_class
+
     def _role_choices(self) -> list[tuple[str, str]]:
         from flask import current_app
 
@@ -184,6 +186,10 @@ class UserView(SecureViewMixin, ModelView):
         return form
 
     def on_model_change(self, form, model, is_created):
+        with db.session.no_autoflush:
+            self._check_and_fill(form, model, is_created)
+
+    def _check_and_fill(self, form, model, is_created) -> None:
         model.username = (model.username or "").strip()
         if not model.username or not (model.name or "").strip():
             raise ValidationError(_("A user needs a user name and a name."))

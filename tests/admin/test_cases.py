@@ -229,4 +229,4 @@ def test_list_runs_the_same_number_of_queries_for_5_and_50_rows(
     many = len(many_sql)
     page = text(client.get(f"/admin/{endpoint}/?page_size=50"))
     assert len(re.findall(r'class="col-(?:receipt_no|name)">\s*(?:EAST-T-\d+|居民\d+)', page)) == 50
-    assert few == many, "\n".join(s[:90] for s in few_sql + ["----"] + many_sql)
+    assert few == many, "\n".join(s[:90] for s in [*few_sql, "----", *many_sql])

@@ -1,0 +1,107 @@
+"""The dashboard, the navbar and the notifications page."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from core.models import Notification
+from tests.admin.conftest import text
+
+
+def _figure(page: str, name: str) -> int:
+    return int(re.search(rf'data-figure="{name}">(\d+)<', page).group(1))
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/admin/admin_cases/").status_code == 302
+
+
+def test_dashboard_counts_due_soon_overdue_and_per_handler(
+    client,
+    staff,
+    clerk,
+    leader,
+    township,
+    other_township,
+    other_clerk,
+    make_case,
+    make_note,
+    enable,
+):
+    today = date.today()
+    make_case(township, clerk, handler=clerk, due_on=today - timedelta(days=2))
+    make_case(township, clerk, handler=clerk, due_on=today - timedelta(days=1))
+    make_case(township, clerk, handler=leader, due_on=today)  # due today: due soon
+    make_case(township, clerk, handler=leader, due_on=today + timedelta(days=60))
+    make_case(other_township, other_clerk, due_on=today - timedelta(days=5))
+    enable(township)
+    make_note(township)
+    make_note(township)
+    staff.login(clerk)
+    page = text(client.get("/admin/"))
+    assert _figure(page, "open") == 4
+    assert _figure(page, "overdue") == 2
+    assert _figure(page, "due_soon") == 1
+    assert "示例笔记" in page and _figure(page, "plugin") == 2
+    rows = re.findall(r'<tr class="handler-row"><td>(.+?)</td><td>(\d+)</td><td>(\d+)</td>', page)
+    assert sorted(rows) == sorted([("王办事", "2", "2"), ("李镇长", "2", "0")])
+    assert "西镇" not in page
+
+
+def test_plugin_figures_only_from_enabled_plugins(client, staff, clerk, township, make_note):
+    make_note(township)
+    staff.login(clerk)
+    assert "示例笔记" not in text(client.get("/admin/"))
+
+
+def test_uncovered_year_banner(client, staff, clerk, township, monkeypatch):
+    import admin.dashboard
+
+    staff.login(clerk)
+    monkeypatch.setattr(admin.dashboard, "uncovered_years", lambda: [2027])
+    page = text(client.get("/admin/"))
+    assert (
+        "the official holiday schedule for 2027 is not yet known; due dates use estimated holidays"
+    ) in page.lower()
+    monkeypatch.setattr(admin.dashboard, "uncovered_years", lambda: [])
+    assert 'id="uncovered-years"' not in text(client.get("/admin/"))
+
+
+def test_navbar_bell_and_notifications_page(client, staff, clerk, leader, db):
+    for i in range(3):
+        db.session.add(Notification(user_id=clerk.id, title=f"提醒{i}", link="/admin/"))
+    db.session.add(Notification(user_id=leader.id, title="别人的"))
+    db.session.commit()
+    staff.login(clerk)
+    page = text(client.get("/admin/"))
+    assert re.search(r'id="unread-count">3<', page)
+    assert "王办事" in page  # the signed-in user
+    assert 'action="/logout"' in page and 'action="/lang/' in page
+    listing = text(client.get("/admin/admin_notifications/"))
+    assert "提醒0" in listing and "别人的" not in listing
+    first = db.session.scalar(select(Notification).where(Notification.title == "提醒0"))
+    response = client.post("/admin/admin_notifications/read/", data={"id": first.id, "follow": "1"})
+    assert response.headers["Location"].endswith("/admin/")
+    assert re.search(r'id="unread-count">2<', text(client.get("/admin/")))
+    other = db.session.scalar(select(Notification).where(Notification.title == "别人的"))
+    assert client.post("/admin/admin_notifications/read/", data={"id": other.id}).status_code == 404
+    client.post("/admin/admin_notifications/read/")
+    assert re.search(r'id="unread-count">0<', text(client.get("/admin/")))
+    db.session.expire_all()
+    assert db.session.get(Notification, other.id).read_at is None
+
+
+def test_notifications_are_paginated(client, staff, clerk, db):
+    for i in range(25):
+        db.session.add(Notification(user_id=clerk.id, title=f"第{i}条"))
+    db.session.commit()
+    staff.login(clerk)
+    first = text(client.get("/admin/admin_notifications/"))
+    second = text(client.get("/admin/admin_notifications/?page=1"))
+    assert first.count('class="list-group-item') == 20
+    assert second.count('class="list-group-item') == 5
