@@ -135,6 +135,11 @@ def _register_blueprints(app: Flask, township) -> None:
             values["township"] = g.township.code
 
 
+def current_locale() -> str:
+    """``zh_CN`` or ``en`` (Babel spells the Chinese locale ``zh_Hans_CN``)."""
+    return "en" if get_locale().language == "en" else "zh_CN"
+
+
 def _register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
@@ -143,7 +148,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     def label(obj: Any) -> str:
         """The zh_CN or English label of a plugin, role, case kind or policy."""
-        english = str(get_locale()) == "en"
+        english = current_locale() == "en"
         for zh, en in (("name", "name_en"), ("label", "label_en")):
             if hasattr(obj, en):
                 return getattr(obj, en) if english and getattr(obj, en) else getattr(obj, zh)
@@ -154,7 +159,7 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "label": label,
             "LANGUAGES": LANGUAGES,
-            "current_locale": str(get_locale()),
+            "current_locale": current_locale(),
             "STATUS_LABELS": STATUS_LABELS,
             "current_user": current_user,
         }

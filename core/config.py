@@ -186,7 +186,12 @@ def load_config(app, overrides: dict[str, Any] | None = None) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         url = app.config.get("DATABASE_URL") or f"sqlite:///{instance_path / 'township.db'}"
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATELIMIT_STORAGE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # a server that silently drops packets must not hang /readyz or a request
+        app.config.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS",
+            {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}},
+        )
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DEFAULT_TIMEZONE"]
     if not app.config.get("TESTING") and "SESSION_COOKIE_SECURE" not in env:
