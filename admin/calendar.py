@@ -37,8 +37,10 @@ class CalendarView(TownshipBaseView):
 
     @expose("/")
     def index(self):
-        township = self.chosen_township()
-        month = _month(request.args.get("month"))
+        return self._page(self.chosen_township(), request.args.get("month"))
+
+    def _page(self, township, month_text: str | None):
+        month = _month(month_text)
         page = max(request.args.get("page", 0, type=int), 0)
         year = request.args.get("year", month.year, type=int)
         in_year = (CalendarDay.township_id == township.id) & (
@@ -86,11 +88,11 @@ class CalendarView(TownshipBaseView):
             day = date.fromisoformat(request.form.get("day", ""))
         except ValueError:
             flash(_("Give the day as YYYY-MM-DD."), "danger")
-            return redirect(back), 400
+            return self._page(township, request.form.get("month")), 400
         kind = request.form.get("kind")
         if kind not in ("holiday", "workday"):
             flash(_("Choose a holiday or an extra working day."), "danger")
-            return redirect(back), 400
+            return self._page(township, request.form.get("month")), 400
         note = (request.form.get("note") or "").strip()[:200]
         row = db.session.scalar(
             select(CalendarDay).where(
@@ -123,7 +125,7 @@ class CalendarView(TownshipBaseView):
         back = url_for(".index", township=township.id, month=request.form.get("month", ""))
         if row is None or row.township_id != township.id:
             flash(_("That day is not in this township's calendar."), "danger")
-            return redirect(back), 404
+            return self._page(township, request.form.get("month")), 404
         record_audit("delete", "CalendarDay", row.id, township_id=township.id, before=snapshot(row))
         db.session.delete(row)
         db.session.commit()

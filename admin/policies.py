@@ -52,7 +52,9 @@ class PolicyView(TownshipBaseView):
 
     @expose("/")
     def index(self):
-        township = self.chosen_township(MANAGE)
+        return self._page(self.chosen_township(MANAGE))
+
+    def _page(self, township):
         values = policies_for(township.id)
         overrides = {
             row.kind: row
@@ -81,7 +83,7 @@ class PolicyView(TownshipBaseView):
         except ValueError as exc:
             db.session.rollback()
             flash(_("%(key)s was not saved: %(error)s", key=key, error=exc), "danger")
-            return redirect(url_for(".index", township=township.id)), 400
+            return self._page(township), 400
         record_audit(
             "update",
             "Policy",
@@ -100,7 +102,7 @@ class PolicyView(TownshipBaseView):
         kind = request.form.get("kind", "")
         if kind not in state().case_kinds:
             flash(_("Unknown case kind."), "danger")
-            return redirect(url_for(".index", township=township.id)), 400
+            return self._page(township), 400
         row = db.session.scalar(
             select(TimeLimitPolicy).where(
                 TimeLimitPolicy.township_id == township.id, TimeLimitPolicy.kind == kind
@@ -130,7 +132,7 @@ class PolicyView(TownshipBaseView):
             )
         except ValueError as exc:
             flash(_("The time limit was not saved: %(error)s", error=exc), "danger")
-            return redirect(url_for(".index", township=township.id)), 400
+            return self._page(township), 400
         if row is None:
             row = TimeLimitPolicy(township_id=township.id, kind=kind)
             db.session.add(row)

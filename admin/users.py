@@ -154,7 +154,9 @@ class UserView(SecureViewMixin, ModelView):
         return super().get_count_query().filter(self._in_scope())
 
     def get_one(self, id):
-        user = db.session.scalar(select(User).where(User.id == id, self._in_scope()))
+        if not str(id).isdigit():
+            abort(404)
+        user = db.session.scalar(select(User).where(User.id == int(id), self._in_scope()))
         if user is None:
             abort(404)
         return user
@@ -239,7 +241,9 @@ class UserView(SecureViewMixin, ModelView):
     # -- memberships ------------------------------------------------------------
     @expose("/details/")
     def details_view(self):
-        user = self.get_one(request.args.get("id", type=int) or 0)
+        return self._details(self.get_one(request.args.get("id", type=int) or 0))
+
+    def _details(self, user: User):
         return self.render(
             self.details_template,
             model=user,
@@ -281,7 +285,7 @@ class UserView(SecureViewMixin, ModelView):
             check_grant(current_user, role, unit)
         except ValueError as exc:
             flash(str(exc), "danger")
-            return redirect(url_for(".details_view", id=user.id)), 400
+            return self._details(user), 400
         duplicate = db.session.scalar(
             select(Membership.id).where(
                 Membership.user_id == user.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+import dramatiq
 import pytest
 
 from core.testing.fixtures import StaffActions
@@ -118,6 +119,32 @@ def make_note(db) -> Callable:
         return note
 
     return _make
+
+
+@pytest.fixture
+def build_app(app, tmp_path):
+    """Build a second app on a fresh SQLite file; the session app's broker is restored."""
+    from core import create_app
+
+    def _build(plugin=None, **config):
+        settings = {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'second.db'}",
+            "EMBEDDED_SCHEDULER": False,
+            "RATELIMIT_ENABLED": False,
+            "EXTRA_PLUGINS": [plugin] if plugin else [],
+        }
+        settings.update(config)
+        return create_app(settings)
+
+    yield _build
+    broker = app.extensions["township_broker"]
+    dramatiq.set_broker(broker)
+    for lazy in app.extensions["township"].actors.values():
+        if broker not in lazy._by_broker:
+            lazy.bind(broker)
+        lazy._actor = lazy._by_broker[broker]
 
 
 def text(response) -> str:

@@ -27,7 +27,7 @@ def test_switching_the_example_institution_on_and_off(
         data={"township": township.id, "plugin": "example", "enabled": "1"},
     )
     assert response.status_code == 303
-    assert 'data-state="on" id="switch-%d-example"' % township.id in text(
+    assert f'data-state="on" id="switch-{township.id}-example"' in text(
         client.get("/admin/admin_institutions/")
     )
     staff.logout()
