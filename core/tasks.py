@@ -93,7 +93,10 @@ class LazyActor:
         )
 
     def bind(self, broker: dramatiq.Broker) -> dramatiq.Actor:
-        """Declare this actor on ``broker`` (once per app)."""
+        """Declare this actor on ``broker`` (once per app; binding again returns the same)."""
+        if broker in self._by_broker:
+            self._actor = self._by_broker[broker]
+            return self._actor
         target = self.fn
         if self.durable:
 

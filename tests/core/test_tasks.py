@@ -1,0 +1,194 @@
+"""Durable tasks on the embedded broker: recorded first, sent after commit, done once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from core.models import TaskRecord
+from core.plugins import state
+from core.tasks import _run_durable, enqueue, make_broker, resend_due
+from tests.example_plugin.models import ExampleNote, ExampleStamp
+
+
+@pytest.fixture
+def note(db, township):
+    note = ExampleNote(township_id=township.id, title="note")
+    db.session.add(note)
+    db.session.commit()
+    return note
+
+
+def stamps(db, note) -> int:
+    db.session.rollback()
+    return db.session.scalar(
+        select(func.count(ExampleStamp.id)).where(ExampleStamp.note_id == note.id)
+    )
+
+
+def task(db, key: str) -> TaskRecord | None:
+    db.session.rollback()
+    return db.session.scalar(select(TaskRecord).where(TaskRecord.key == key))
+
+
+def test_the_same_key_twice_is_one_row_and_one_effect(db, note, stub_worker):
+    key = f"stamp:{note.id}"
+    first = enqueue("example.stamp", key, note_id=note.id)
+    second = enqueue("example.stamp", key, note_id=note.id)
+    assert first.id == second.id
+    db.session.commit()
+    stub_worker.join()
+
+    record = task(db, key)
+    assert (record.status, record.attempts, record.queue_name) == ("done", 1, "example")
+    assert record.done_at is not None
+    assert stamps(db, note) == 1
+
+    enqueue("example.stamp", key, note_id=note.id)  # done already: nothing new
+    db.session.commit()
+    stub_worker.join()
+    assert stamps(db, note) == 1
+    assert db.session.scalar(select(func.count(TaskRecord.id))) == 1
+
+
+def test_nothing_is_sent_when_the_transaction_rolls_back(db, note, stub_worker):
+    enqueue("example.stamp", "stamp:rolled-back", note_id=note.id)
+    db.session.rollback()
+    stub_worker.join()
+    assert task(db, "stamp:rolled-back") is None
+    assert stamps(db, note) == 0
+
+
+def test_a_lost_message_is_done_after_the_sweep(app, db, note, stub_worker):
+    enqueue("example.stamp", "stamp:lost", send=False, note_id=note.id)
+    db.session.commit()
+    stub_worker.join()
+    assert task(db, "stamp:lost").status == "pending"
+    assert stamps(db, note) == 0
+
+    assert resend_due(app) == 0, "younger than SWEEP_GRACE_SECONDS: not sent again yet"
+    assert resend_due(app, grace_seconds=0) == 1
+    stub_worker.join()
+    record = task(db, "stamp:lost")
+    assert record.status == "done"
+    assert record.sent_at is not None
+    assert stamps(db, note) == 1
+    assert resend_due(app, grace_seconds=0) == 0, "done tasks are never sent again"
+
+
+def test_a_failed_send_leaves_the_task_pending_for_the_sweep(app, db, note, stub_worker, caplog):
+    bound = state().actors["example.stamp"].actor
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    bound.send = broker_down
+    try:
+        enqueue("example.stamp", "stamp:unsent", note_id=note.id)
+        db.session.commit()  # the commit succeeds; the failure is logged
+    finally:
+        del bound.send
+    assert "the sweep will retry" in caplog.text
+    assert task(db, "stamp:unsent").status == "pending"
+
+    assert resend_due(app, grace_seconds=0) == 1
+    stub_worker.join()
+    assert task(db, "stamp:unsent").status == "done"
+    assert stamps(db, note) == 1
+
+
+def test_two_workers_racing_on_one_task_do_it_once(app, db, note):
+    enqueue("example.stamp", "stamp:race", send=False, note_id=note.id)
+    db.session.commit()
+    task_id = task(db, "stamp:race").id
+    stamp = state().actors["example.stamp"].fn
+    both_started = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+
+    def work(note_id: int, sleep: float = 0.0) -> None:
+        both_started.wait()  # both have read the task as pending
+        stamp(note_id=note_id, sleep=0.2)
+
+    def worker() -> None:
+        try:
+            with app.app_context():
+                _run_durable(work, "example.stamp", task_id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert stamps(db, note) == 1
+    record = task(db, "stamp:race")
+    assert (record.status, record.attempts) == ("done", 1)
+
+
+def test_two_transactions_enqueueing_one_key_record_one_task(app, db, note):
+    note_id = note.id  # read here: the note belongs to this thread's session
+    both_ready = threading.Barrier(2, timeout=10)
+    ids: list[int] = []
+
+    def enqueue_and_commit() -> None:
+        from core.db import db as _db
+
+        with app.app_context():
+            both_ready.wait()
+            ids.append(enqueue("example.stamp", "stamp:twice", send=False, note_id=note_id).id)
+            _db.session.commit()
+
+    threads = [threading.Thread(target=enqueue_and_commit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert db.session.scalar(select(func.count(TaskRecord.id))) == 1
+
+
+def test_a_failure_records_attempts_and_the_error_and_gives_up_at_max_attempts(
+    app, db, note, stub_worker, monkeypatch
+):
+    lazy = state().actors["example.stamp"]
+    monkeypatch.setattr(lazy, "max_attempts", 2)
+    record = enqueue("example.stamp", "stamp:broken", send=False, note_id=note.id, sleep="soon")
+    db.session.commit()
+
+    for attempt in (1, 2):
+        lazy.actor.send_with_options(args=(record.id,), max_retries=0)
+        with pytest.raises(TypeError):
+            stub_worker.join()
+        failed = task(db, "stamp:broken")
+        assert failed.attempts == attempt
+        assert "TypeError" in failed.last_error
+        assert stamps(db, note) == 0, "the failed work was rolled back"
+    assert failed.status == "failed"
+    assert failed.done_at is None
+    assert resend_due(app, grace_seconds=0) == 0, "a failed task waits for an operator"
+
+
+def test_enqueue_refuses_unknown_and_plain_actors(db):
+    with pytest.raises(KeyError, match=r"no actor called 'example\.nothing'"):
+        enqueue("example.nothing", "x")
+    with pytest.raises(ValueError, match=r"example\.tick is not durable"):
+        enqueue("example.tick", "x")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(TaskRecord.id))) == 0
+
+
+def test_each_app_sends_through_its_own_broker(app, db):
+    """A second app in the process (tests, tools) does not steal the first one's actors."""
+    lazy = state().actors["example.stamp"]
+    other = make_broker(None)
+    lazy.bind(other)
+    try:
+        assert lazy.actor.broker is app.extensions["township_broker"]
+        assert lazy.bind(other) is lazy._by_broker[other], "binding twice is harmless"
+    finally:
+        lazy.bind(app.extensions["township_broker"])
+    assert lazy.actor.broker is app.extensions["township_broker"]
