@@ -60,3 +60,48 @@ def township_roles():
             frozenset({"admin.access", "training.self"}),
         ),
     ]
+
+
+@hookimpl
+def township_admin_views():
+    from plugins.training.admin import admin_views
+
+    return admin_views()
+
+
+@hookimpl
+def township_actors():
+    from plugins.training.tasks import ACTORS
+
+    return ACTORS
+
+
+@hookimpl
+def township_jobs():
+    from plugins.training.jobs import JOBS
+
+    return JOBS
+
+
+@hookimpl
+def township_dashboard_figures(township, session):
+    from core.institutions import is_enabled
+    from plugins.training.admin import dashboard_figures
+
+    return dashboard_figures(township) if is_enabled(township.id, "training") else []
+
+
+@hookimpl
+def township_demo_data(township, session):
+    from core.institutions import is_enabled
+    from plugins.training.demo import seed
+
+    if is_enabled(township.id, "training"):
+        seed(township, session)
+
+
+@hookimpl
+def township_cli_commands():
+    from plugins.training.cli import COMMANDS
+
+    return COMMANDS

@@ -809,3 +809,77 @@ def yearly_hours(learner_id: int, year: int) -> dict[int, float]:
             .group_by(month)
         )
     }
+
+
+# ---------------------------------------------------------------------------
+# Month-end reminders
+# ---------------------------------------------------------------------------
+
+
+def record_reminders(today: date | None = None) -> int:
+    """Record a reminder task for every learner below the hours threshold this month.
+
+    For every township that enabled training: one durable ``training.remind``
+    task per learner behind on self-study hours, keyed
+    ``training-remind:<township>:<yyyy-mm>:<learner>``, and one
+    ``training.remind_officers`` task for the township's training officers, so a
+    second run in the same month records nothing new. Returns how many learner
+    reminders were recorded this time.
+    """
+    from core.institutions import townships_enabling
+    from core.models import TaskRecord
+    from core.tasks import enqueue
+
+    recorded = 0
+    for township_id in sorted(townships_enabling("training")):
+        day = today or township_today(township_id)
+        month = f"{day.year:04d}-{day.month:02d}"
+        report = monthly_compliance(township_id, day.year, day.month)
+        behind = [(r, r.shortfall("hours")) for r in report.learners if r.shortfall("hours")]
+        if not behind:
+            continue
+        prefix = f"training-remind:{township_id}:{month}:"
+        known = set(
+            db.session.scalars(select(TaskRecord.key).where(TaskRecord.key.startswith(prefix)))
+        )
+        for row, gap in behind:
+            key = f"{prefix}{row.learner_id}"
+            if key in known:
+                continue
+            enqueue(
+                "training.remind",
+                key,
+                township_id=township_id,
+                learner_id=row.learner_id,
+                month=month,
+                hours=row.hours,
+                missing=gap.missing,
+            )
+            recorded += 1
+        enqueue(
+            "training.remind_officers",
+            f"training-remind-officers:{township_id}:{month}",
+            township_id=township_id,
+            month=month,
+            names=[f"{r.name} (-{g.missing:g})" for r, g in behind],
+        )
+    db.session.commit()
+    return recorded
+
+
+def training_officers(township_id: int) -> list:
+    """Users holding the training officer role in the township or one of its units."""
+    from core.models import Membership, User
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+            .where(
+                Membership.role == "training_officer",
+                OrgUnit.township_id == township_id,
+                User.active.is_(True),
+            )
+        ).unique()
+    )

@@ -1,0 +1,756 @@
+"""Admin views of the training institution (学习培训).
+
+Access: ``training.write`` records (the training officer); reading needs
+``training.read`` or the core's ``dashboard.read`` (leaders and admins: core
+roles cannot gain plugin permissions, see the package docstring);
+``training.self`` opens "my study record" only.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from flask import Response, abort, flash, jsonify, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import func, or_, select
+from wtforms import ValidationError
+from wtforms.validators import NumberRange
+
+from admin.views import (
+    TownshipBaseView,
+    TownshipModelView,
+    enabling_townships,
+    township_choices,
+)
+from core.access import township_ids_with
+from core.db import db
+from core.models import Membership, OrgUnit, Person, UnitKind, User
+from plugins.training import exports, imports
+from plugins.training.charts import village_chart
+from plugins.training.models import (
+    AttendanceStatus,
+    LogStatus,
+    MaterialKind,
+    TrainingAttendance,
+    TrainingImport,
+    TrainingLearner,
+    TrainingMastery,
+    TrainingSession,
+    TrainingStudyLog,
+    TrainingTechnique,
+)
+from plugins.training.services import (
+    Mark,
+    StudyEntry,
+    TrainingError,
+    confirm_logs,
+    learner_of_user,
+    log_study,
+    monthly_compliance,
+    parse_hours,
+    record_attendance,
+    session_learners,
+    township_today,
+    yearly_hours,
+)
+
+READ = "training.read"
+WRITE = "training.write"
+SELF = "training.self"
+#: the core permission that stands for "may read the township's training reports"
+CORE_READ = "dashboard.read"
+
+
+class TrainingAccess:
+    """``training.read`` also granted by the core's ``dashboard.read`` (leaders, admins)."""
+
+    plugin_key = "training"
+    permission_read = READ
+    permission_write = WRITE
+
+    def township_ids(self, permission: str | None = None) -> set[int]:
+        if permission == READ:
+            ids = township_ids_with(current_user, READ) | township_ids_with(current_user, CORE_READ)
+            return ids & enabling_townships(self.plugin_key)
+        return super().township_ids(permission)  # type: ignore[misc]
+
+
+def _today(township_id: int) -> date:
+    return township_today(township_id)
+
+
+# ---------------------------------------------------------------------------
+# Model views: roster, sessions, techniques, mastery, self-study log
+# ---------------------------------------------------------------------------
+
+
+class TrainingModelView(TrainingAccess, TownshipModelView):
+    #: relationship fields whose choices are limited to the user's townships
+    scoped_fields: dict = {}
+
+    def _scope_fields(self, form):
+        ids = self.writable_township_ids()
+        for name, make_query in self.scoped_fields.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.query = make_query(ids)
+        return form
+
+    def create_form(self, obj=None):
+        return self._scope_fields(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._scope_fields(super().edit_form(obj))
+
+    def check_same_township(self, model, *related) -> None:
+        for item in related:
+            if item is not None and item.township_id != model.township_id:
+                raise ValidationError(_("%(item)s belongs to another township.", item=item))
+
+
+def _villages(ids):
+    return (
+        db.session.query(OrgUnit)
+        .filter(OrgUnit.kind == UnitKind.village, OrgUnit.township_id.in_(ids))
+        .order_by(OrgUnit.name)
+    )
+
+
+def _learners(ids):
+    return (
+        db.session.query(TrainingLearner)
+        .join(Person, Person.id == TrainingLearner.person_id)
+        .filter(TrainingLearner.township_id.in_(ids), TrainingLearner.active.is_(True))
+        .order_by(Person.name)
+    )
+
+
+class LearnerView(TrainingModelView):
+    column_list = ("person", "category", "village", "education", "joined_on", "active")
+    column_labels = {
+        "person": _l("Name"),
+        "category": _l("Category"),
+        "village": _l("Village"),
+        "education": _l("Education"),
+        "joined_on": _l("Joined on"),
+        "active": _l("Active"),
+        "user": _l("Account (for my study record)"),
+    }
+    column_filters = ("category", "education", "joined_on", "active")
+    column_default_sort = ("joined_on", True)
+    form_columns = ("person", "category", "village", "education", "joined_on", "user", "active")
+    scoped_fields = {
+        "person": lambda ids: (
+            db.session.query(Person).filter(Person.township_id.in_(ids)).order_by(Person.name)
+        ),
+        "village": _villages,
+        "user": lambda ids: (
+            db.session.query(User)
+            .join(Membership, Membership.user_id == User.id)
+            .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+            .filter(OrgUnit.township_id.in_(ids))
+            .distinct()
+            .order_by(User.name)
+        ),
+    }
+
+    def on_model_change(self, form, model, is_created):
+        if model.township_id is None and getattr(form, "township_id", None) is not None:
+            model.township_id = form.township_id.data
+        self.check_same_township(model, model.person, model.village)
+        if model.joined_on and model.township_id and model.joined_on > _today(model.township_id):
+            raise ValidationError(_("The joining date cannot be in the future."))
+        super().on_model_change(form, model, is_created)
+
+
+class SessionView(TrainingModelView):
+    column_list = ("held_on", "organiser", "half_days", "topic", "place", "attendance")
+    column_labels = {
+        "held_on": _l("Date"),
+        "organiser": _l("Organised by"),
+        "half_days": _l("Half days"),
+        "topic": _l("Topic"),
+        "readings": _l("Set readings"),
+        "place": _l("Place"),
+        "attendance": _l("Attendance"),
+    }
+    column_default_sort = ("held_on", True)
+    column_filters = ("held_on", "topic")
+    form_columns = ("organiser", "held_on", "half_days", "topic", "readings", "place")
+    form_args = {
+        "half_days": {
+            "validators": [NumberRange(min=1, max=62)],
+            "description": _l("1 = half a day, 2 = one day"),
+        }
+    }
+    scoped_fields = {
+        "organiser": lambda ids: (
+            db.session.query(OrgUnit)
+            .filter(
+                or_(
+                    OrgUnit.id.in_(ids),
+                    (OrgUnit.kind == UnitKind.village) & OrgUnit.township_id.in_(ids),
+                )
+            )
+            .order_by(OrgUnit.kind.desc(), OrgUnit.name)
+        )
+    }
+
+    def _attendance_link(view, context, model, name):
+        return Markup(
+            f'<a href="{escape(url_for("training_attendance.index", session=model.id))}">'
+            f"{escape(_('Mark attendance'))}</a>"
+        )
+
+    column_formatters = {"attendance": _attendance_link}
+
+    def on_model_change(self, form, model, is_created):
+        if model.township_id is None and getattr(form, "township_id", None) is not None:
+            model.township_id = form.township_id.data
+        self.check_same_township(model, model.organiser)
+        super().on_model_change(form, model, is_created)
+
+
+class TechniqueView(TrainingModelView):
+    column_list = ("name", "description")
+    column_labels = {"name": _l("Technique"), "description": _l("Description")}
+    column_searchable_list = ("name",)
+    form_columns = ("name", "description")
+
+
+class MasteryView(TrainingModelView):
+    column_list = ("learner", "technique", "mastered_on", "verified_by")
+    column_labels = {
+        "learner": _l("Learner"),
+        "technique": _l("Technique"),
+        "mastered_on": _l("Mastered on"),
+        "verified_by": _l("Verified by"),
+    }
+    column_default_sort = ("mastered_on", True)
+    form_columns = ("learner", "technique", "mastered_on", "verified_by")
+    scoped_fields = {
+        "learner": _learners,
+        "technique": lambda ids: (
+            db.session.query(TrainingTechnique)
+            .filter(TrainingTechnique.township_id.in_(ids))
+            .order_by(TrainingTechnique.name)
+        ),
+    }
+
+    def on_model_change(self, form, model, is_created):
+        if model.township_id is None and getattr(form, "township_id", None) is not None:
+            model.township_id = form.township_id.data
+        self.check_same_township(model, model.learner, model.technique)
+        if model.mastered_on and model.mastered_on > _today(model.township_id):
+            raise ValidationError(_("The date cannot be in the future."))
+        super().on_model_change(form, model, is_created)
+
+
+class StudyLogView(TrainingModelView):
+    """Self-study entries: listed, filtered, confirmed or deleted (written on the study page)."""
+
+    column_list = (
+        "learner",
+        "studied_on",
+        "hours",
+        "material_kind",
+        "material",
+        "note_chars",
+        "status",
+    )
+    column_labels = {
+        "learner": _l("Learner"),
+        "studied_on": _l("Date"),
+        "hours": _l("Class hours"),
+        "material_kind": _l("Kind"),
+        "material": _l("Material"),
+        "note_chars": _l("Note characters"),
+        "status": _l("Status"),
+    }
+    column_filters = ("status", "studied_on", "material_kind")
+    column_default_sort = ("studied_on", True)
+    can_view_details = False
+
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return False
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return False
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return bool(self.writable_township_ids())
+
+    @action("confirm", _l("Confirm"), _l("Confirm the selected entries?"))
+    def action_confirm(self, ids):
+        done = 0
+        for township_id in self.writable_township_ids():
+            done += confirm_logs(township_id, [int(i) for i in ids], current_user.id)
+        flash(_("%(n)s entries confirmed.", n=done), "success")
+
+    def is_action_allowed(self, name):
+        return bool(self.writable_township_ids()) and super().is_action_allowed(name)
+
+
+# ---------------------------------------------------------------------------
+# Attendance: one screen for a whole session
+# ---------------------------------------------------------------------------
+
+
+class AttendanceView(TrainingAccess, TownshipBaseView):
+    def _session(self, permission: str) -> TrainingSession:
+        session = db.session.get(TrainingSession, request.values.get("session", type=int) or 0)
+        if session is None or session.township_id not in self.township_ids(READ):
+            abort(404)
+        if permission == WRITE and session.township_id not in self.township_ids(WRITE):
+            abort(403)
+        return session
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        if "session" not in request.values:
+            return redirect(url_for("training_sessions.index_view"))
+        session = self._session(READ)
+        learners = session_learners(session)
+        existing = {
+            row.learner_id: (row.status.value, row.reason)
+            for row in db.session.scalars(
+                select(TrainingAttendance).where(TrainingAttendance.session_id == session.id)
+            )
+        }
+        problems: list[str] = []
+        status_code = 200
+        if request.method == "POST":
+            self._session(WRITE)
+            marks = []
+            for raw in request.form.getlist("learner"):
+                try:
+                    learner_id = int(raw)
+                except ValueError:
+                    abort(400)
+                status = request.form.get(f"status-{learner_id}", "")
+                reason = request.form.get(f"reason-{learner_id}", "")
+                existing[learner_id] = (status, reason)
+                if status:
+                    marks.append(Mark(learner_id, status, reason))
+            try:
+                saved = record_attendance(session.township_id, session.id, marks)
+            except TrainingError as exc:
+                problems = exc.problems
+                status_code = 400
+            else:
+                flash(_("Attendance saved for %(n)s learners.", n=saved), "success")
+                return redirect(url_for(".index", session=session.id), 303)
+        return (
+            self.render(
+                "training/attendance.html",
+                session=session,
+                learners=learners,
+                marks=existing,
+                problems=problems,
+                statuses=list(AttendanceStatus),
+                can_write=session.township_id in self.township_ids(WRITE),
+            ),
+            status_code,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Self-study: one learner, or a grid (rows learners, one date and material)
+# ---------------------------------------------------------------------------
+
+GRID_PAGE = 100
+
+
+class StudyView(TrainingAccess, TownshipBaseView):
+    permission_read = WRITE
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        township = self.chosen_township(WRITE)
+        today = _today(township.id)
+        village_id = request.values.get("village", type=int)
+        page = max(request.values.get("page", 0, type=int), 0)
+        query = (
+            select(TrainingLearner)
+            .join(Person, Person.id == TrainingLearner.person_id)
+            .where(TrainingLearner.township_id == township.id, TrainingLearner.active.is_(True))
+        )
+        if village_id:
+            query = query.where(TrainingLearner.village_id == village_id)
+        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        learners = list(
+            db.session.scalars(
+                query.order_by(Person.name).offset(page * GRID_PAGE).limit(GRID_PAGE)
+            )
+        )
+        problems: list[str] = []
+        values = request.form if request.method == "POST" else {}
+        status_code = 200
+        if request.method == "POST":
+            try:
+                entries = self._entries(request.form)
+                saved = log_study(township.id, entries, logged_by_id=current_user.id)
+            except TrainingError as exc:
+                problems, status_code = exc.problems, 400
+            else:
+                flash(_("%(n)s self-study entries saved.", n=saved), "success")
+                return redirect(
+                    url_for(".index", township=township.id, village=village_id or None, page=page),
+                    303,
+                )
+        return (
+            self.render(
+                "training/study.html",
+                township=township,
+                townships=township_choices(self.township_ids(WRITE)),
+                villages=list(_villages({township.id})),
+                village_id=village_id,
+                learners=learners,
+                all_learners=list(_learners({township.id})),
+                page=page,
+                pages=max(math.ceil((total or 0) / GRID_PAGE), 1),
+                today=today,
+                values=values,
+                problems=problems,
+                kinds=list(MaterialKind),
+            ),
+            status_code,
+        )
+
+    @staticmethod
+    def _entries(form) -> list[StudyEntry]:
+        """Entries of the single form (``mode=single``) or the grid; TrainingError if unreadable."""
+        problems: list[str] = []
+        try:
+            studied_on = date.fromisoformat(form.get("studied_on", ""))
+        except ValueError:
+            raise TrainingError(_("Give the date as YYYY-MM-DD.")) from None
+        material = form.get("material", "")
+        kind = form.get("material_kind", MaterialKind.set_reading.value)
+        rows = (
+            [form.get("learner_id", "")]
+            if form.get("mode") == "single"
+            else form.getlist("learner")
+        )
+        entries = []
+        for raw in rows:
+            try:
+                learner_id = int(raw)
+            except ValueError:
+                problems.append(_("Choose a learner."))
+                continue
+            suffix = "" if form.get("mode") == "single" else f"-{learner_id}"
+            hours = form.get(f"hours{suffix}", "").strip()
+            notes = form.get(f"notes{suffix}", "").strip()
+            if not hours and not notes:
+                continue  # an empty grid row: nothing studied
+            try:
+                half_hours = parse_hours(hours)
+            except ValueError as exc:
+                problems.append(f"#{learner_id}: {exc}")
+                continue
+            try:
+                note_chars = int(notes or 0)
+            except ValueError:
+                problems.append(_("Note characters must be a whole number."))
+                continue
+            entries.append(
+                StudyEntry(learner_id, studied_on, half_hours, material, kind, note_chars)
+            )
+        if problems:
+            raise TrainingError(problems)
+        if not entries:
+            raise TrainingError(_("Enter the class hours of at least one learner."))
+        return entries
+
+
+# ---------------------------------------------------------------------------
+# Compliance: the month at a glance, JSON, exports
+# ---------------------------------------------------------------------------
+
+LEARNER_PAGE = 50
+
+
+def _month(township_id: int) -> tuple[int, int]:
+    raw = request.values.get("month", "")
+    if raw:
+        try:
+            year, month = (int(part) for part in raw.split("-"))
+            date(year, month, 1)
+            return year, month
+        except ValueError:
+            abort(400, _("Give the month as YYYY-MM."))
+    today = _today(township_id)
+    return today.year, today.month
+
+
+class ComplianceView(TrainingAccess, TownshipBaseView):
+    @expose("/")
+    def index(self):
+        township = self.chosen_township(READ)
+        year, month = _month(township.id)
+        report = monthly_compliance(township.id, year, month)
+        only_behind = request.args.get("behind") == "1"
+        rows = report.behind if only_behind else report.learners
+        page = max(request.args.get("page", 0, type=int), 0)
+        return self.render(
+            "training/compliance.html",
+            township=township,
+            townships=township_choices(self.township_ids(READ)),
+            report=report,
+            rows=rows[page * LEARNER_PAGE : (page + 1) * LEARNER_PAGE],
+            page=page,
+            pages=max(math.ceil(len(rows) / LEARNER_PAGE), 1),
+            only_behind=only_behind,
+            month_value=f"{year:04d}-{month:02d}",
+            chart=village_chart(report),
+            category_label=exports.category_label,
+            measure_label=exports.measure_label,
+        )
+
+    @expose("/json")
+    def json(self):
+        township = self.chosen_township(READ)
+        year, month = _month(township.id)
+        return jsonify(monthly_compliance(township.id, year, month).to_dict())
+
+    @expose("/export")
+    def export(self):
+        township = self.chosen_township(READ)
+        year, month = _month(township.id)
+        period = request.args.get("period", "month")
+        fmt = request.args.get("format", "xlsx")
+        if period not in ("month", "year") or fmt not in ("xlsx", "csv"):
+            abort(400)
+        reports = exports.reports_for(township.id, year, month if period == "month" else None)
+        stem = f"training-{township.code}-{year:04d}" + (
+            f"-{month:02d}" if period == "month" else ""
+        )
+        if fmt == "csv":
+            body, mimetype = exports.to_csv(reports), "text/csv; charset=utf-8"
+        else:
+            body = exports.to_xlsx(reports)
+            mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(
+            body,
+            mimetype=mimetype,
+            headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
+        )
+
+
+# ---------------------------------------------------------------------------
+# Import: upload, preview every bad row, confirm all or nothing
+# ---------------------------------------------------------------------------
+
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+class ImportView(TrainingAccess, TownshipBaseView):
+    permission_read = WRITE
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        township = self.chosen_township(WRITE)
+        error = None
+        if request.method == "POST":
+            upload = request.files.get("file")
+            kind = request.form.get("kind", "hours")
+            if kind not in imports.KINDS:
+                error = _("Unknown kind of import: %(kind)s.", kind=kind)
+            elif upload is None or not upload.filename:
+                error = _("Choose an XLSX file.")
+            else:
+                data = upload.read(MAX_UPLOAD + 1)
+                if len(data) > MAX_UPLOAD:
+                    error = _("The file is larger than 5 MB.")
+                else:
+                    import io
+
+                    try:
+                        record = imports.create_import(
+                            township.id,
+                            kind,
+                            io.BytesIO(data),
+                            filename=upload.filename,
+                            user_id=current_user.id,
+                        )
+                    except ValueError as exc:
+                        db.session.rollback()
+                        error = str(exc)
+                    else:
+                        return redirect(url_for(".preview", id=record.id), 303)
+        return (
+            self.render(
+                "training/import.html",
+                township=township,
+                townships=township_choices(self.township_ids(WRITE)),
+                error=error,
+            ),
+            400 if error else 200,
+        )
+
+    def _record(self, import_id: int) -> TrainingImport:
+        record = db.session.get(TrainingImport, import_id)
+        if record is None or record.township_id not in self.township_ids(WRITE):
+            abort(404)
+        return record
+
+    @expose("/<int:id>/")
+    def preview(self, id):
+        record = self._record(id)
+        return self.render("training/import_preview.html", record=record)
+
+    @expose("/<int:id>/confirm", methods=("POST",))
+    def confirm(self, id):
+        record = self._record(id)
+        try:
+            count = imports.confirm_import(record.id, record.township_id, user_id=current_user.id)
+        except TrainingError as exc:
+            for problem in exc.problems:
+                flash(problem, "danger")
+            return self.render("training/import_preview.html", record=record), 400
+        flash(_("%(n)s rows imported.", n=count), "success")
+        return redirect(url_for(".index", township=record.township_id), 303)
+
+
+# ---------------------------------------------------------------------------
+# My study record (a cadre signed in)
+# ---------------------------------------------------------------------------
+
+
+class MyRecordView(TrainingAccess, TownshipBaseView):
+    permission_read = SELF
+
+    def _learner(self) -> TrainingLearner:
+        learner = learner_of_user(current_user.id, self.township_ids(SELF))
+        if learner is None:
+            abort(404, _("You are not on a training roster."))
+        return learner
+
+    @expose("/")
+    def index(self):
+        learner = self._learner()
+        today = _today(learner.township_id)
+        report = monthly_compliance(
+            learner.township_id, today.year, today.month, learner_id=learner.id
+        )
+        pending = db.session.scalars(
+            select(TrainingStudyLog)
+            .where(
+                TrainingStudyLog.learner_id == learner.id,
+                TrainingStudyLog.status == LogStatus.pending,
+            )
+            .order_by(TrainingStudyLog.studied_on.desc())
+            .limit(50)
+        ).all()
+        return self.render(
+            "training/my_record.html",
+            learner=learner,
+            row=report.learners[0] if report.learners else None,
+            report=report,
+            year_hours=yearly_hours(learner.id, today.year),
+            today=today,
+            pending=pending,
+            kinds=list(MaterialKind),
+            measure_label=exports.measure_label,
+        )
+
+    @expose("/log", methods=("POST",))
+    def log(self):
+        learner = self._learner()
+        form = request.form
+        try:
+            try:
+                studied_on = date.fromisoformat(form.get("studied_on", ""))
+                half_hours = parse_hours(form.get("hours"))
+                note_chars = int(form.get("notes") or 0)
+            except ValueError as exc:
+                raise TrainingError(str(exc)) from None
+            log_study(
+                learner.township_id,
+                [
+                    StudyEntry(
+                        learner.id,
+                        studied_on,
+                        half_hours,
+                        form.get("material", ""),
+                        form.get("material_kind", MaterialKind.set_reading.value),
+                        note_chars,
+                    )
+                ],
+                logged_by_id=current_user.id,
+                confirmed=False,
+            )
+        except TrainingError as exc:
+            for problem in exc.problems:
+                flash(problem, "danger")
+            return redirect(url_for(".index")), 400
+        flash(_("Saved; a training officer will confirm it."), "success")
+        return redirect(url_for(".index"), 303)
+
+
+def admin_views() -> list:
+    """The views, in menu order."""
+    from core.contract import AdminView
+
+    return [
+        AdminView(ComplianceView(name=_l("Monthly compliance"), endpoint="training_compliance")),
+        AdminView(LearnerView(TrainingLearner, name=_l("Roster"), endpoint="training_learners")),
+        AdminView(SessionView(TrainingSession, name=_l("Sessions"), endpoint="training_sessions")),
+        AdminView(AttendanceView(name=_l("Attendance"), endpoint="training_attendance")),
+        AdminView(StudyView(name=_l("Log self-study"), endpoint="training_study")),
+        AdminView(
+            StudyLogView(TrainingStudyLog, name=_l("Self-study entries"), endpoint="training_logs")
+        ),
+        AdminView(
+            TechniqueView(TrainingTechnique, name=_l("Techniques"), endpoint="training_techniques")
+        ),
+        AdminView(
+            MasteryView(
+                TrainingMastery, name=_l("Techniques mastered"), endpoint="training_mastery"
+            )
+        ),
+        AdminView(ImportView(name=_l("Import"), endpoint="training_import")),
+        AdminView(MyRecordView(name=_l("My study record"), endpoint="training_my_record")),
+    ]
+
+
+def dashboard_figures(township: OrgUnit) -> list:
+    """This month's self-study and study days, and the village chart, for the dashboard."""
+    from core.contract import DashboardFigure
+
+    today = _today(township.id)
+    report = monthly_compliance(township.id, today.year, today.month)
+    link = url_for("training_compliance.index", township=township.id)
+    t = report.township
+    return [
+        DashboardFigure(
+            label=_("Training: learners behind this month (of %(n)s)", n=t.learners),
+            value=t.behind,
+            link=link,
+            level="danger" if t.behind else "success",
+        ),
+        DashboardFigure(
+            label=_(
+                "Training: township study days this month (of %(n)s)", n=f"{t.required_days:g}"
+            ),
+            value=f"{t.study_days:g}",
+            link=link,
+            level="warning" if t.shortfalls else "success",
+        ),
+        DashboardFigure(
+            label=_("Training: compliance by village"),
+            value=village_chart(report, width=360, bar=12),
+            link=link,
+            level="info",
+        ),
+    ]
