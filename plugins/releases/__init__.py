@@ -1,9 +1,12 @@
-"""信息收集与发布制度 + 政务村务公开制度: information release and disclosure."""
+"""信息收集与发布制度 + 政务村务公开制度: information release and disclosure.
+
+Hook implementations only; each delegates to the plugin's modules.
+"""
 
 from pathlib import Path
 
 from core import hookimpl
-from core.contract import PluginInfo
+from core.contract import PluginInfo, Role
 
 __version__ = "0.1.0"
 
@@ -26,3 +29,73 @@ def township_models():
     from plugins.releases.models import MODELS
 
     return MODELS
+
+
+@hookimpl
+def township_roles():
+    return [
+        Role(
+            "releases_officer",
+            "信息员",
+            "Information officer",
+            frozenset({"admin.access", "dashboard.read", "releases.write"}),
+        )
+    ]
+
+
+@hookimpl
+def township_policies():
+    from plugins.releases.policy import POLICIES
+
+    return POLICIES
+
+
+@hookimpl
+def township_jobs():
+    from plugins.releases.jobs import JOBS
+
+    return JOBS
+
+
+@hookimpl
+def township_actors():
+    from plugins.releases import tasks
+
+    return [tasks.publish, tasks.due_sweep_job, tasks.topic_reminders_job]
+
+
+@hookimpl
+def township_admin_views():
+    from core.contract import AdminView
+    from plugins.releases.admin import admin_views
+
+    return [AdminView(view) for view in admin_views()]
+
+
+@hookimpl
+def township_blueprints():
+    from plugins.releases.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def township_institution_toggled(township, plugin_key, enabled):
+    if plugin_key == "releases" and enabled:
+        from plugins.releases.hooks import on_enabled
+
+        on_enabled(township)
+
+
+@hookimpl
+def township_dashboard_figures(township, session):
+    from plugins.releases.hooks import dashboard_figures
+
+    return dashboard_figures(township)
+
+
+@hookimpl
+def township_demo_data(township, session):
+    from plugins.releases.demo import seed
+
+    seed(township)

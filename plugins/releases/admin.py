@@ -1,0 +1,640 @@
+"""Staff views of the release institution, in its own admin menu.
+
+Permissions: ``releases.write`` (role ``releases_officer``) to collect, build,
+disclose, answer and tick off channels; ``cases.approve_extension`` (leaders) to
+approve; ``institutions.manage`` (township administrators) to edit the plan.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+from wtforms import StringField, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
+
+from admin.audit import record_audit
+from admin.views import TownshipBaseView, TownshipModelView, township_choices
+from core.access import township_ids_with
+from core.db import db
+from core.models import Case
+from plugins.releases import services
+from plugins.releases.models import (
+    CHANNEL_LABELS,
+    ArchiveEntry,
+    BatchStatus,
+    ChecklistEntry,
+    CollectedItem,
+    Disclosure,
+    DisclosureCategory,
+    Product,
+    ProductStatus,
+    ReleaseBatch,
+    ReleaseChannel,
+    TopicRequest,
+    TopicStatus,
+)
+
+WRITE = services.WRITE
+APPROVE = services.APPROVE
+PLAN = services.PLAN
+
+
+class ReadOnlyMixin:
+    """A list and details view only (the archive, the batches)."""
+
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return False
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return False
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return False
+
+
+def _writable(permission: str = WRITE) -> list[int]:
+    """Townships where the signed-in user may write here (and the plugin is enabled)."""
+    from admin.views import enabling_townships
+
+    return sorted(township_ids_with(current_user, permission) & enabling_townships(services.KEY))
+
+
+def _lateness(view, context, model, name) -> str:
+    seconds = model.lateness_seconds
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return _("on time")
+    hours, minutes = divmod(seconds // 60, 60)
+    return _("%(h)d h %(m)d min late", h=hours, m=minutes)
+
+
+def _channels(view, context, model, name) -> str:
+    return "、".join(CHANNEL_LABELS[ReleaseChannel(c)][0] for c in model.channels or [])
+
+
+class ItemView(TownshipModelView):
+    """Collected items (信息采集): source channel, category, how long they stay useful."""
+
+    permission_write = WRITE
+    column_list = ("title", "source", "category", "useful_until", "collected_on")
+    column_filters = ("source", "category", "useful_until")
+    column_searchable_list = ("title", "category")
+    column_default_sort = ("collected_on", True)
+    form_columns = (
+        "title",
+        "source",
+        "source_detail",
+        "category",
+        "useful_until",
+        "collected_on",
+        "body",
+    )
+    column_labels = {
+        "title": _l("Title"),
+        "source": _l("Source channel"),
+        "source_detail": _l("Source (name, link)"),
+        "category": _l("Category"),
+        "useful_until": _l("Useful until"),
+        "collected_on": _l("Collected on"),
+        "body": _l("Content"),
+    }
+
+
+class ProductView(TownshipModelView):
+    """Information products; officers submit, leaders approve, published ones can be withdrawn."""
+
+    permission_write = WRITE
+    column_list = ("title", "audience", "status", "approved_by", "approved_at", "published_at")
+    column_filters = ("status",)
+    column_searchable_list = ("title", "audience")
+    column_default_sort = ("id", True)
+    form_columns = ("title", "audience", "body", "items")
+    column_labels = {
+        "title": _l("Title"),
+        "audience": _l("Audience"),
+        "status": _l("Status"),
+        "approved_by": _l("Approved by"),
+        "approved_at": _l("Approved at"),
+        "published_at": _l("Published at"),
+        "body": _l("Content (rich text)"),
+        "items": _l("Collected items"),
+    }
+    column_descriptions = {"body": _l("Scripts and styles are removed before publication.")}
+    form_args = {
+        "items": {
+            "query_factory": lambda: CollectedItem.query.filter(
+                CollectedItem.township_id.in_(_writable())
+            ).order_by(CollectedItem.collected_on.desc())
+        }
+    }
+
+    def get_query(self):
+        return super().get_query().options(joinedload(Product.approved_by))
+
+    def on_model_change(self, form, model, is_created):
+        if not is_created and model.status not in (ProductStatus.draft, ProductStatus.submitted):
+            raise ValidationError(
+                _("Only a draft or submitted product can be edited; send it back first.")
+            )
+        if is_created:
+            model.status = ProductStatus.draft
+        model.body = services.sanitize_html(model.body)
+        super().on_model_change(form, model, is_created)
+        if any(item.township_id != model.township_id for item in model.items):
+            raise ValidationError(_("Items must belong to the product's township."))
+
+    def on_model_delete(self, model):
+        if model.status != ProductStatus.draft:
+            raise ValidationError(_("Only a draft can be deleted; withdraw a published product."))
+        super().on_model_delete(model)
+
+    def _selected(self, ids) -> list[Product]:
+        allowed = self.township_ids(self.permission_read)
+        rows = db.session.scalars(select(Product).where(Product.id.in_([int(i) for i in ids])))
+        return [p for p in rows if p.township_id in allowed]
+
+    def _run(self, ids, service, done_message: str) -> None:
+        done, refused = 0, []
+        for product in self._selected(ids):
+            try:
+                service(product)
+            except services.ReleaseError as exc:
+                db.session.rollback()
+                refused.append(f"{product.title}: {exc}")
+            else:
+                record_audit(
+                    "update",
+                    "Product",
+                    product.id,
+                    township_id=product.township_id,
+                    after={"status": product.status.value},
+                )
+                db.session.commit()
+                done += 1
+        if done:
+            flash(done_message % {"count": done}, "success")
+        for message in refused:
+            flash(message, "danger")
+
+    @action("submit", _l("Submit for approval"))
+    def action_submit(self, ids):
+        if not set(_writable()):
+            abort(403)
+        self._run(ids, services.submit_product, _("%(count)d product(s) submitted."))
+
+    @action("approve", _l("Approve (leaders)"), _l("Approve the selected products?"))
+    def action_approve(self, ids):
+        self._run(
+            ids,
+            lambda p: services.approve_product(p, current_user),
+            _("%(count)d product(s) approved; they go out with the next release."),
+        )
+
+    @action("send_back", _l("Send back to draft"))
+    def action_send_back(self, ids):
+        if not set(_writable()) and not set(_writable(APPROVE)):
+            abort(403)
+        self._run(ids, services.return_product, _("%(count)d product(s) sent back."))
+
+    @expose("/withdraw/", methods=("GET", "POST"))
+    def withdraw_view(self):
+        """Withdraw a published product with a reason (it stays in the archive)."""
+        product = self.get_one(str(request.values.get("id", type=int) or 0))
+        if product.township_id not in _writable():
+            abort(403)
+        error = None
+        if request.method == "POST":
+            try:
+                services.withdraw_product(product, request.form.get("reason", ""), current_user)
+            except services.ReleaseError as exc:
+                error = str(exc)
+            else:
+                record_audit(
+                    "update",
+                    "Product",
+                    product.id,
+                    township_id=product.township_id,
+                    after={"status": "withdrawn", "reason": product.withdrawn_reason},
+                )
+                db.session.commit()
+                flash(_("“%(title)s” was withdrawn.", title=product.title), "success")
+                return redirect(url_for(".index_view"), 303)
+        return self.render("releases/admin/withdraw.html", product=product, error=error), (
+            400 if error else 200
+        )
+
+    def _list_link(self, context, model, name):
+        if model.status == ProductStatus.published:
+            url = url_for(".withdraw_view", id=model.id)
+            return Markup(
+                f'{escape(model.title)} <a class="small" href="{url}">{escape(_("Withdraw"))}</a>'
+            )
+        return model.title
+
+    column_formatters = {"title": _list_link}
+
+
+class CategoryView(TownshipModelView):
+    """Categories of the disclosure board: the rule book's and the township's own."""
+
+    permission_write = WRITE
+    column_list = ("name", "builtin", "position")
+    form_columns = ("name", "position")
+    column_default_sort = ("position", False)
+    column_labels = {"name": _l("Name"), "builtin": _l("Rule book code"), "position": _l("Order")}
+
+    def get_query(self):
+        for township_id in _writable():
+            services.ensure_categories(township_id)
+        db.session.commit()
+        return super().get_query()
+
+    def on_model_delete(self, model):
+        if model.builtin:
+            raise ValidationError(_("The rule book's categories cannot be deleted."))
+        used = db.session.scalar(
+            select(Disclosure.id).where(Disclosure.category_id == model.id).limit(1)
+        )
+        if used:
+            raise ValidationError(_("This category is in use."))
+        super().on_model_delete(model)
+
+
+REQUIRED_TEXT = (
+    "title",
+    "policy",
+    "conditions",
+    "procedure",
+    "time_limit",
+    "result",
+    "fee",
+    "person_in_charge",
+    "liability",
+)
+
+
+class DisclosureView(TownshipModelView):
+    """The disclosure board (公开栏): every field the rule book requires, enforced."""
+
+    permission_write = WRITE
+    column_list = ("title", "category", "stage", "person_in_charge", "updated_at")
+    column_filters = ("stage",)
+    column_searchable_list = ("title",)
+    column_default_sort = ("updated_at", True)
+    form_columns = ("category", "title", "stage", *REQUIRED_TEXT[1:])
+    form_extra_fields = {
+        "case_receipt": StringField(
+            _l("Case receipt number (optional: disclose a case through its course)"),
+            validators=[Optional(), Length(max=32)],
+        )
+    }
+    column_labels = {
+        "category": _l("Category"),
+        "title": _l("Matter"),
+        "stage": _l("Stage"),
+        "policy": _l("Policy"),
+        "conditions": _l("Conditions"),
+        "procedure": _l("Procedure"),
+        "time_limit": _l("Time limit"),
+        "result": _l("Result"),
+        "fee": _l("Fee"),
+        "person_in_charge": _l("Person in charge"),
+        "liability": _l("Liability for breaking the promise"),
+        "updated_at": _l("Updated"),
+    }
+    form_args = {
+        **{
+            name: {"validators": [DataRequired(message=_l("This field is required."))]}
+            for name in REQUIRED_TEXT
+        },
+        "category": {
+            "query_factory": lambda: DisclosureCategory.query.filter(
+                DisclosureCategory.township_id.in_(_writable())
+            ).order_by(DisclosureCategory.position, DisclosureCategory.name),
+            "validators": [DataRequired(message=_l("This field is required."))],
+        },
+    }
+
+    def create_form(self, obj=None):
+        for township_id in _writable():
+            services.ensure_categories(township_id)
+        db.session.commit()
+        return super().create_form(obj)
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if obj is not None and obj.case is not None and not form.case_receipt.data:
+            form.case_receipt.data = obj.case.receipt_no
+        return form
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        if model.category is not None and model.category.township_id != model.township_id:
+            raise ValidationError(_("The category belongs to another township."))
+        receipt = (form.case_receipt.data or "").strip().upper()
+        if receipt:
+            case = db.session.scalar(
+                select(Case).where(
+                    Case.receipt_no == receipt, Case.township_id == model.township_id
+                )
+            )
+            if case is None:
+                raise ValidationError(_("No case of this township has that receipt number."))
+            model.case_id = case.id
+        else:
+            model.case_id = None
+
+
+class BatchView(ReadOnlyMixin, TownshipModelView):
+    """Release batches: when each was due, when it went out, how late, what it held."""
+
+    column_list = (
+        "scheduled_for",
+        "status",
+        "published_at",
+        "lateness_seconds",
+        "fire_times",
+        "product_count",
+        "empty",
+        "channels",
+    )
+    column_default_sort = ("scheduled_for", True)
+    column_filters = ("status", "empty")
+    column_labels = {
+        "scheduled_for": _l("Scheduled for (UTC)"),
+        "status": _l("Status"),
+        "published_at": _l("Published at (UTC)"),
+        "lateness_seconds": _l("Lateness"),
+        "fire_times": _l("Release times covered"),
+        "product_count": _l("Products"),
+        "empty": _l("Empty release"),
+        "channels": _l("Channels"),
+    }
+
+    def _checklist_link(self, context, model, name):
+        url = url_for("releases_checklist.index", batch=model.id)
+        channels = escape(_channels(self, context, model, name))
+        return Markup(f'{channels} <a href="{url}">{escape(_("Checklist"))}</a>')
+
+    column_formatters = {"lateness_seconds": _lateness, "channels": _checklist_link}
+
+
+class ArchiveView(ReadOnlyMixin, TownshipModelView):
+    """The release archive (immutable): what went out, empty releases, withdrawals."""
+
+    column_list = ("recorded_at", "kind", "title", "audience", "approved_by", "reason")
+    column_default_sort = ("recorded_at", True)
+    column_filters = ("kind",)
+    column_searchable_list = ("title",)
+    column_labels = {
+        "recorded_at": _l("Recorded at (UTC)"),
+        "kind": _l("Entry"),
+        "title": _l("Title"),
+        "audience": _l("Audience"),
+        "approved_by": _l("Approved by"),
+        "reason": _l("Reason"),
+    }
+
+
+class TopicView(ReadOnlyMixin, TownshipModelView):
+    """Citizens' topic requests (点题公开): answer by disclosing or declining."""
+
+    column_list = ("receipt_no", "topic", "submitted_on", "due_on", "status", "answered_at")
+    column_default_sort = ("due_on", False)
+    column_filters = ("status", "due_on")
+    column_searchable_list = ("receipt_no", "topic")
+    column_labels = {
+        "receipt_no": _l("Receipt number"),
+        "topic": _l("Topic"),
+        "submitted_on": _l("Submitted"),
+        "due_on": _l("Due"),
+        "status": _l("Status"),
+        "answered_at": _l("Answered at"),
+        "details": _l("Details"),
+        "contact": _l("Contact"),
+        "answer": _l("Answer"),
+    }
+
+    def _answer_link(self, context, model, name):
+        if model.status == TopicStatus.open:
+            url = url_for(".answer_view", id=model.id)
+            return Markup(f'<a class="answer-link" href="{url}">{escape(model.receipt_no)}</a>')
+        return model.receipt_no
+
+    column_formatters = {"receipt_no": _answer_link}
+
+    @expose("/answer/", methods=("GET", "POST"))
+    def answer_view(self):
+        """Disclose (link a board entry) or decline with a reason."""
+        req = self.get_one(str(request.values.get("id", type=int) or 0))
+        if req.township_id not in _writable():
+            abort(403)
+        disclosures = db.session.scalars(
+            select(Disclosure)
+            .where(Disclosure.township_id == req.township_id)
+            .order_by(Disclosure.updated_at.desc())
+            .limit(200)
+        ).all()
+        error = None
+        if request.method == "POST":
+            mode = request.form.get("mode")
+            chosen = None
+            if mode == "disclose":
+                chosen_id = request.form.get("disclosure_id", type=int)
+                chosen = next((d for d in disclosures if d.id == chosen_id), None)
+                if chosen is None:
+                    error = _("Choose the disclosure that answers the request.")
+            try:
+                if error is None:
+                    services.answer_topic_request(
+                        req,
+                        current_user,
+                        disclosure=chosen,
+                        decline_reason=request.form.get("reason", "") if mode != "disclose" else "",
+                        answer=request.form.get("answer", ""),
+                    )
+            except services.ReleaseError as exc:
+                error = str(exc)
+            if error is None:
+                record_audit(
+                    "update",
+                    "TopicRequest",
+                    req.id,
+                    township_id=req.township_id,
+                    after={"status": req.status.value},
+                )
+                db.session.commit()
+                flash(_("The request %(receipt)s is answered.", receipt=req.receipt_no), "success")
+                return redirect(url_for(".index_view"), 303)
+        return self.render(
+            "releases/admin/topic_answer.html", req=req, disclosures=disclosures, error=error
+        ), (400 if error else 200)
+
+
+class PlanView(TownshipBaseView):
+    """The release plan: schedule (crontab in the township's time zone) and channels."""
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        township = self.chosen_township()
+        can_edit = township.id in self.township_ids(PLAN)
+        plan = services.ensure_plan(township.id)
+        db.session.commit()
+        cron, timezone, channels, active = (
+            plan.cron,
+            plan.timezone,
+            list(plan.channels),
+            plan.active,
+        )
+        preview, error, status = [], None, 200
+        if request.method == "POST":
+            if not can_edit:
+                abort(403)
+            cron = (request.form.get("cron") or "").strip()
+            timezone = (request.form.get("timezone") or "").strip() or township.timezone
+            channels = request.form.getlist("channels")
+            active = request.form.get("active") == "1"
+            try:
+                preview = services.check_schedule(cron, timezone)
+                if "save" in request.form:
+                    before = {
+                        "cron": plan.cron,
+                        "timezone": plan.timezone,
+                        "channels": plan.channels,
+                    }
+                    services.save_plan(
+                        township.id,
+                        cron=cron,
+                        timezone=timezone,
+                        channels=channels,
+                        active=active,
+                        by=current_user,
+                    )
+                    record_audit(
+                        "update",
+                        "ReleasePlan",
+                        plan.id,
+                        township_id=township.id,
+                        before=before,
+                        after={"cron": cron, "timezone": timezone, "channels": channels},
+                    )
+                    db.session.commit()
+                    flash(_("The release plan is saved."), "success")
+                    return redirect(url_for(".index", township=township.id), 303)
+            except services.ReleaseError as exc:
+                error, status = str(exc), 400
+                db.session.rollback()
+        else:
+            preview = services.next_release_times(township.id)
+        return self.render(
+            "releases/admin/plan.html",
+            township=township,
+            townships=township_choices(self.township_ids()),
+            plan=plan,
+            cron=cron,
+            timezone=timezone,
+            channels=channels,
+            active=active,
+            preview=preview,
+            error=error,
+            can_edit=can_edit,
+            all_channels=[(c.value, CHANNEL_LABELS[c]) for c in ReleaseChannel],
+        ), status
+
+
+class ChecklistView(TownshipBaseView):
+    """The off-line channels of one release: done, when, by whom, with an optional photo.
+
+    Reached from a batch's row, so it has no menu entry of its own.
+    """
+
+    def is_visible(self) -> bool:
+        return False
+
+    def _batch(self) -> ReleaseBatch:
+        batch = db.session.get(ReleaseBatch, request.values.get("batch", type=int) or 0)
+        if batch is None or batch.township_id not in self.township_ids():
+            abort(404)
+        return batch
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        batch = self._batch()
+        can_edit = batch.township_id in self.township_ids(WRITE)
+        error, status = None, 200
+        if request.method == "POST":
+            if not can_edit:
+                abort(403)
+            upload = request.files.get("photo")
+            data = upload.read(services.PHOTO_MAX_BYTES + 1) if upload and upload.filename else None
+            try:
+                raw_date = request.form.get("done_on") or ""
+                try:
+                    done_on = date.fromisoformat(raw_date)
+                except ValueError as exc:
+                    raise services.ReleaseError(_("Give the date as YYYY-MM-DD.")) from exc
+                services.record_channel_done(
+                    batch,
+                    request.form.get("channel", ""),
+                    done_on,
+                    by=current_user,
+                    note=request.form.get("note", ""),
+                    photo=data,
+                    photo_type=upload.mimetype if data else None,
+                )
+            except services.ReleaseError as exc:
+                db.session.rollback()
+                error, status = str(exc), 400
+            else:
+                flash(_("Recorded."), "success")
+                return redirect(url_for(".index", batch=batch.id), 303)
+        return self.render(
+            "releases/admin/checklist.html",
+            batch=batch,
+            rows=services.checklist(batch) if batch.status == BatchStatus.published else [],
+            error=error,
+            can_edit=can_edit,
+            today=date.today(),
+        ), status
+
+    @expose("/photo/<int:entry_id>")
+    def photo(self, entry_id: int):
+        entry = db.session.get(ChecklistEntry, entry_id)
+        if entry is None or entry.township_id not in self.township_ids() or not entry.photo:
+            abort(404)
+        return Response(
+            entry.photo,
+            mimetype=entry.photo_type,
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"},
+        )
+
+
+def admin_views() -> list:
+    """The views, in menu order, with their explicit ``releases_`` endpoints."""
+    return [
+        ItemView(CollectedItem, name=_l("Collected items"), endpoint="releases_items"),
+        ProductView(Product, name=_l("Information products"), endpoint="releases_products"),
+        PlanView(name=_l("Release plan"), endpoint="releases_plan"),
+        BatchView(ReleaseBatch, name=_l("Release batches"), endpoint="releases_batches"),
+        ChecklistView(name=_l("Channel checklist"), endpoint="releases_checklist"),
+        ArchiveView(ArchiveEntry, name=_l("Release archive"), endpoint="releases_archive"),
+        DisclosureView(Disclosure, name=_l("Disclosure board"), endpoint="releases_disclosures"),
+        CategoryView(
+            DisclosureCategory, name=_l("Disclosure categories"), endpoint="releases_categories"
+        ),
+        TopicView(TopicRequest, name=_l("Topic requests"), endpoint="releases_topics"),
+    ]

@@ -1,0 +1,826 @@
+"""The rules of information release (信息收集与发布) and disclosure (政务村务公开).
+
+Plain functions over ``db.session``. Functions that finish a piece of work commit
+(and would then fire hooks); the publication (:func:`publish_batch`) does **not**
+commit: it runs inside the durable task, which commits it together with the task
+row, once.
+
+Who does what:
+
+* an information officer (role ``releases_officer``, permission ``releases.write``)
+  collects items, builds products, answers topic requests, ticks off channels;
+* a leader approves products: anyone holding the core permission
+  ``cases.approve_extension`` in the township (the core's ``leader``,
+  ``township_admin`` and ``county_admin`` roles);
+* a township administrator (``institutions.manage``) edits the release plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import nh3
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.access import can
+from core.calendar import WorkingCalendar
+from core.db import db, utcnow
+from core.institutions import townships_enabling
+from core.models import Membership, OrgUnit, User
+from core.notifications import notify
+from core.policies import get_policy
+from core.tasks import enqueue
+from plugins.releases.models import (
+    CHANNEL_LABELS,
+    OFFLINE_CHANNELS,
+    ArchiveEntry,
+    ArchiveKind,
+    BatchStatus,
+    ChecklistEntry,
+    Disclosure,
+    DisclosureCategory,
+    Product,
+    ProductStatus,
+    ReleaseBatch,
+    ReleaseChannel,
+    ReleasePlan,
+    TopicRequest,
+    TopicStatus,
+)
+from plugins.releases.policy import RELEASES_PER_MONTH, TOPIC_ANSWER_DAYS
+from scheduler.triggers import TriggerError, next_fire_times, parse_trigger, shortest_gap
+
+log = logging.getLogger(__name__)
+
+KEY = "releases"
+WRITE = "releases.write"
+APPROVE = "cases.approve_extension"
+PLAN = "institutions.manage"
+OFFICER_ROLE = "releases_officer"
+
+DEFAULT_CRON = "0 9 1 * *"
+DEFAULT_CHANNELS = [ReleaseChannel.web.value, ReleaseChannel.blackboard.value]
+#: a plan may not release more often than this
+MIN_GAP = timedelta(hours=1)
+#: how far back the due sweep looks for a missed fire time
+LOOKBACK = timedelta(days=400)
+
+#: the rule book's disclosure categories (code, zh, en), in its order
+BUILTIN_CATEGORIES = [
+    ("homestead", "宅基地审批", "Homestead approvals"),
+    ("timber", "林木采伐", "Timber felling"),
+    ("family_planning", "计划生育指标", "Family-planning quotas"),
+    ("marriage", "婚姻登记", "Marriage registration"),
+    ("relief", "救灾救济款物", "Relief goods and funds"),
+    ("subsidies", "国家补贴", "State subsidies"),
+    ("law_enforcement", "执法", "Law enforcement"),
+    ("finances", "财务", "Finances"),
+]
+
+#: photo uploads for the off-line checklist
+PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+
+
+class ReleaseError(ValueError):
+    """A rule of the institution refused the action; the message says why."""
+
+
+# ---------------------------------------------------------------------------
+# Rich text
+# ---------------------------------------------------------------------------
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "b", "i", "u", "ul", "ol", "li", "h3", "h4", "blockquote",
+    "a", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+
+
+def sanitize_html(text: str | None) -> str:
+    """Rich text made safe for public pages (nh3: no script, no event handlers, no styles)."""
+    return nh3.clean(
+        text or "",
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+    )
+
+
+# ---------------------------------------------------------------------------
+# Release plan
+# ---------------------------------------------------------------------------
+
+
+def check_schedule(cron: str, timezone: str, now: datetime | None = None) -> list[datetime]:
+    """Validate a plan's schedule and return its next five release times.
+
+    Refuses (``ReleaseError``) a schedule that does not parse, an interval rule
+    (``every ...``: it has no fixed calendar times), a rule that never fires,
+    and one that fires more often than hourly.
+    """
+    cron = (cron or "").strip()
+    if cron.lower().startswith("every"):
+        raise ReleaseError(
+            _('A release plan needs calendar times: use a crontab such as "0 9 1 * *".')
+        )
+    try:
+        trigger = parse_trigger(cron, timezone)
+    except TriggerError as exc:
+        raise ReleaseError(str(exc)) from exc
+    now = now or utcnow()
+    times = next_fire_times(trigger, 5, now)
+    if not times:
+        raise ReleaseError(_("This schedule never fires: no release would ever happen."))
+    gap = shortest_gap(trigger, 50, now)
+    if gap is not None and gap < MIN_GAP:
+        raise ReleaseError(
+            _("This schedule fires more often than once an hour; releases are at most hourly.")
+        )
+    return times
+
+
+def get_plan(township_id: int) -> ReleasePlan | None:
+    return db.session.scalar(select(ReleasePlan).where(ReleasePlan.township_id == township_id))
+
+
+def ensure_plan(township_id: int) -> ReleasePlan:
+    """The township's plan, created with the rule book's default (monthly) if missing.
+
+    Adds it to the session; the caller commits.
+    """
+    plan = get_plan(township_id)
+    if plan is None:
+        unit = db.session.get(OrgUnit, township_id)
+        plan = ReleasePlan(
+            township_id=township_id,
+            cron=DEFAULT_CRON,
+            timezone=(unit.timezone if unit else None) or "Asia/Shanghai",
+            channels=list(DEFAULT_CHANNELS),
+            active=True,
+            schedule_changed_at=utcnow(),
+        )
+        db.session.add(plan)
+        db.session.flush()
+    return plan
+
+
+def save_plan(
+    township_id: int,
+    *,
+    cron: str,
+    timezone: str,
+    channels: list[str],
+    active: bool = True,
+    by: User | None = None,
+) -> ReleasePlan:
+    """Validate and store a township's release plan, and commit.
+
+    The due sweep reads the plan every minute, so the new times apply at once.
+    A changed schedule owes no release for fire times before the change.
+    """
+    check_schedule(cron, timezone)
+    unknown = [c for c in channels if c not in {ch.value for ch in ReleaseChannel}]
+    if unknown:
+        raise ReleaseError(_("Unknown channel: %(channel)s", channel=", ".join(unknown)))
+    if not channels:
+        raise ReleaseError(_("Choose at least one channel."))
+    plan = ensure_plan(township_id)
+    if plan.cron != cron.strip() or plan.timezone != timezone:
+        plan.schedule_changed_at = utcnow()
+    plan.cron = cron.strip()
+    plan.timezone = timezone
+    plan.channels = [c.value for c in ReleaseChannel if c.value in channels]
+    plan.active = active
+    plan.updated_by_id = by.id if by else None
+    db.session.commit()
+    return plan
+
+
+def next_release_times(township_id: int, count: int = 5) -> list[datetime]:
+    """The plan's next release times (empty without an active, valid plan)."""
+    plan = get_plan(township_id)
+    if plan is None or not plan.active:
+        return []
+    try:
+        return next_fire_times(parse_trigger(plan.cron, plan.timezone), count, utcnow())
+    except TriggerError:
+        return []
+
+
+# ---------------------------------------------------------------------------
+# Products and approval
+# ---------------------------------------------------------------------------
+
+
+def submit_product(product: Product) -> None:
+    """An officer sends a draft product to the leaders (draft → submitted); commits."""
+    if product.status != ProductStatus.draft:
+        raise ReleaseError(_("Only a draft can be submitted for approval."))
+    product.status = ProductStatus.submitted
+    db.session.commit()
+
+
+def approve_product(product: Product, leader: User) -> None:
+    """A leader approves a product: it waits for the next release; commits.
+
+    Leaders are holders of ``cases.approve_extension`` in the product's township.
+    """
+    if not can(leader, APPROVE, product.township_id):
+        raise ReleaseError(_("Only a leader of this township can approve a product."))
+    if product.status not in (ProductStatus.submitted, ProductStatus.draft):
+        raise ReleaseError(_("This product is not waiting for approval."))
+    product.status = ProductStatus.approved
+    product.approved_by_id = leader.id
+    product.approved_at = utcnow()
+    db.session.commit()
+
+
+def return_product(product: Product) -> None:
+    """Send a submitted or approved (not yet released) product back to draft; commits."""
+    if product.status not in (ProductStatus.submitted, ProductStatus.approved):
+        raise ReleaseError(_("Only a product that is not yet released can be sent back."))
+    product.status = ProductStatus.draft
+    product.approved_by_id = None
+    product.approved_at = None
+    db.session.commit()
+
+
+def withdraw_product(product: Product, reason: str, by: User | None = None) -> None:
+    """Withdraw a published product (wrong information); commits.
+
+    It leaves the public pages (its page shows a withdrawal note) and the archive
+    gains a ``withdrawn`` entry with the reason; the published entry stays.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReleaseError(_("Give the reason for the withdrawal."))
+    now = utcnow()
+    changed = db.session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.status == ProductStatus.published)
+        .values(status=ProductStatus.withdrawn, withdrawn_at=now, withdrawn_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        db.session.rollback()
+        raise ReleaseError(_("Only a published product can be withdrawn."))
+    db.session.add(
+        ArchiveEntry(
+            township_id=product.township_id,
+            kind=ArchiveKind.withdrawn,
+            batch_id=product.batch_id,
+            product_id=product.id,
+            title=product.title,
+            audience=product.audience,
+            approved_by=by.name if by else "",
+            reason=reason,
+            recorded_at=now,
+        )
+    )
+    db.session.commit()
+    db.session.refresh(product)
+
+
+# ---------------------------------------------------------------------------
+# Release batches: the due sweep and the publication
+# ---------------------------------------------------------------------------
+
+
+def latest_fire_time(
+    cron: str, timezone: str, after: datetime, now: datetime
+) -> tuple[datetime | None, int]:
+    """The latest fire time of the schedule in ``(after, now]`` and how many there were."""
+    trigger = parse_trigger(cron, timezone)
+    after = max(after, now - LOOKBACK)
+    fire = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    latest, count = None, 0
+    while fire is not None and fire <= now:
+        latest, count = fire, count + 1
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+    return latest, count
+
+
+def _insert_batch(values: dict[str, Any]) -> int | None:
+    """INSERT a batch unless (township, scheduled time) exists; its id or None."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (
+        insert(ReleaseBatch)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["township_id", "scheduled_for"])
+        .returning(ReleaseBatch.id)
+    )
+    return db.session.scalar(statement)
+
+
+def due_sweep(now: datetime | None = None) -> list[int]:
+    """Create the release batch each township's plan owes, and enqueue its publication.
+
+    For every township that enabled the institution and has an active plan: the
+    latest fire time of the plan that is due (``<= now``) and later than both the
+    last batch's scheduled time and the last schedule change. Several missed fire
+    times (everything was down) coalesce into **one** late batch. A batch is
+    unique per (township, scheduled time), so concurrent sweeps create it once.
+    Commits; returns the ids of the batches created.
+    """
+    now = now or utcnow()
+    townships = townships_enabling(KEY)
+    if not townships:
+        return []
+    plans = db.session.scalars(
+        select(ReleasePlan).where(
+            ReleasePlan.township_id.in_(townships), ReleasePlan.active.is_(True)
+        )
+    ).all()
+    last = dict(
+        db.session.execute(
+            select(ReleaseBatch.township_id, func.max(ReleaseBatch.scheduled_for))
+            .where(ReleaseBatch.township_id.in_(townships))
+            .group_by(ReleaseBatch.township_id)
+        ).all()
+    )
+    created: list[int] = []
+    for plan in plans:
+        after = plan.schedule_changed_at
+        previous = last.get(plan.township_id)
+        if previous is not None:
+            previous = previous if previous.tzinfo else previous.replace(tzinfo=UTC)
+            after = max(after, previous)
+        try:
+            fire, count = latest_fire_time(plan.cron, plan.timezone, after, now)
+        except TriggerError:
+            log.error("township %s: release plan %r does not parse", plan.township_id, plan.cron)
+            continue
+        if fire is None:
+            continue
+        batch_id = _insert_batch(
+            {
+                "township_id": plan.township_id,
+                "scheduled_for": fire.astimezone(UTC),
+                "fire_times": count,
+                "status": BatchStatus.pending,
+                "channels": list(plan.channels or []),
+                "created_at": now,
+                "product_count": 0,
+                "empty": False,
+            }
+        )
+        if batch_id is None:
+            continue  # another sweep created it
+        enqueue("releases.publish", f"releases-publish:{batch_id}", batch_id=batch_id)
+        created.append(batch_id)
+    db.session.commit()
+    return created
+
+
+def publish_batch(batch_id: int, now: datetime | None = None) -> bool:
+    """Publish every approved product of the batch's township, once. Does not commit.
+
+    Guarded by the batch's state: ``UPDATE ... SET status='published' WHERE
+    status='pending'``. The loser of a race (second worker, repeated message)
+    matches no row and does nothing. Everything (products, archive, empty-release
+    notice) is written in the caller's transaction, so a crash mid-way leaves the
+    batch pending and the re-sent task does the whole release. Returns whether
+    this call published it.
+    """
+    now = now or utcnow()
+    won = db.session.execute(
+        update(ReleaseBatch)
+        .where(ReleaseBatch.id == batch_id, ReleaseBatch.status == BatchStatus.pending)
+        .values(status=BatchStatus.published, published_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if won.rowcount != 1:
+        return False
+    batch = db.session.execute(
+        select(ReleaseBatch)
+        .where(ReleaseBatch.id == batch_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    products = db.session.scalars(
+        select(Product)
+        .where(Product.township_id == batch.township_id, Product.status == ProductStatus.approved)
+        .order_by(Product.approved_at, Product.id)
+    ).all()
+    for product in products:
+        product.status = ProductStatus.published
+        product.batch_id = batch.id
+        product.published_at = now
+    db.session.flush()
+    archive_release(batch, products, now)
+    batch.product_count = len(products)
+    batch.empty = not products
+    batch.lateness_seconds = max(0, int((now - batch.scheduled_for).total_seconds()))
+    if not products:
+        _notify_empty_release(batch)
+    db.session.flush()
+    return True
+
+
+def archive_release(batch: ReleaseBatch, products: list[Product], now: datetime) -> None:
+    """Append the batch's archive entries: one per product, or one ``empty`` entry."""
+    if not products:
+        db.session.add(
+            ArchiveEntry(
+                township_id=batch.township_id,
+                kind=ArchiveKind.empty,
+                batch_id=batch.id,
+                channels=list(batch.channels or []),
+                reason="no approved product",
+                recorded_at=now,
+            )
+        )
+        return
+    for product in products:
+        db.session.add(
+            ArchiveEntry(
+                township_id=batch.township_id,
+                kind=ArchiveKind.published,
+                batch_id=batch.id,
+                product_id=product.id,
+                title=product.title,
+                audience=product.audience,
+                body=product.body,
+                approved_by=product.approved_by.name if product.approved_by else "",
+                channels=list(batch.channels or []),
+                recorded_at=now,
+            )
+        )
+
+
+def officers(township_id: int) -> list[User]:
+    """Information officers of the township (and its administrators), in one query."""
+    units = select(OrgUnit.id).where(OrgUnit.township_id == township_id)
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.role.in_((OFFICER_ROLE, "township_admin")),
+                or_(Membership.org_unit_id == township_id, Membership.org_unit_id.in_(units)),
+            )
+            .distinct()
+        )
+    )
+
+
+def _notify_empty_release(batch: ReleaseBatch) -> None:
+    with force_locale(current_app.config.get("DEFAULT_LOCALE", "zh_CN")):
+        title = _("Empty release: no approved information product was queued")
+        body = _(
+            "The release scheduled for %(when)s published nothing. "
+            "Approve products before the next release.",
+            when=f"{batch.scheduled_for:%Y-%m-%d %H:%M} UTC",
+        )
+    notify(
+        officers(batch.township_id),
+        title,
+        body,
+        key=f"releases-empty:{batch.id}",
+        township_id=batch.township_id,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Off-line channel checklist
+# ---------------------------------------------------------------------------
+
+
+def check_photo(data: bytes | None, content_type: str | None) -> tuple[bytes | None, str | None]:
+    """Accept a JPEG or PNG photo up to 2 MB (declared type and file signature must agree)."""
+    if not data:
+        return None, None
+    if len(data) > PHOTO_MAX_BYTES:
+        raise ReleaseError(_("The photo is larger than 2 MB."))
+    signature = PHOTO_TYPES.get((content_type or "").lower())
+    if signature is None or not data.startswith(signature):
+        raise ReleaseError(_("The photo must be a JPEG or PNG image."))
+    return data, content_type.lower()
+
+
+def record_channel_done(
+    batch: ReleaseBatch,
+    channel: str,
+    done_on: date,
+    *,
+    by: User | None = None,
+    note: str = "",
+    photo: bytes | None = None,
+    photo_type: str | None = None,
+) -> ChecklistEntry:
+    """Record that an off-line channel of a published batch was done; commits."""
+    if batch.status != BatchStatus.published:
+        raise ReleaseError(_("This release is not published yet."))
+    if channel not in batch.channels or ReleaseChannel(channel) not in OFFLINE_CHANNELS:
+        raise ReleaseError(_("This release does not use that off-line channel."))
+    if done_on > date.today() + timedelta(days=1):
+        raise ReleaseError(_("The date cannot be in the future."))
+    photo, photo_type = check_photo(photo, photo_type)
+    entry = db.session.scalar(
+        select(ChecklistEntry).where(
+            ChecklistEntry.batch_id == batch.id, ChecklistEntry.channel == channel
+        )
+    )
+    if entry is None:
+        entry = ChecklistEntry(township_id=batch.township_id, batch_id=batch.id, channel=channel)
+        db.session.add(entry)
+    entry.done_on = done_on
+    entry.note = (note or "")[:500]
+    entry.done_by_id = by.id if by else None
+    if photo is not None:
+        entry.photo = photo
+        entry.photo_type = photo_type
+    entry.recorded_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # two officers ticked the same channel at once
+        db.session.rollback()
+        raise ReleaseError(_("Someone recorded this channel just now; reload.")) from exc
+    return entry
+
+
+def checklist(batch: ReleaseBatch) -> list[tuple[str, tuple[str, str], ChecklistEntry | None]]:
+    """(channel, labels, entry or None) for each off-line channel of the batch."""
+    entries = {
+        e.channel.value: e
+        for e in db.session.scalars(
+            select(ChecklistEntry).where(ChecklistEntry.batch_id == batch.id)
+        )
+    }
+    return [
+        (c, CHANNEL_LABELS[ReleaseChannel(c)], entries.get(c))
+        for c in batch.channels or []
+        if ReleaseChannel(c) in OFFLINE_CHANNELS
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Disclosure board
+# ---------------------------------------------------------------------------
+
+
+def ensure_categories(township_id: int) -> None:
+    """Create the rule book's categories for the township if missing (caller commits)."""
+    have = set(
+        db.session.scalars(
+            select(DisclosureCategory.builtin).where(
+                DisclosureCategory.township_id == township_id,
+                DisclosureCategory.builtin.is_not(None),
+            )
+        )
+    )
+    for position, (code, zh, _en) in enumerate(BUILTIN_CATEGORIES):
+        if code not in have:
+            db.session.add(
+                DisclosureCategory(
+                    township_id=township_id, name=zh, builtin=code, position=position
+                )
+            )
+    db.session.flush()
+
+
+# ---------------------------------------------------------------------------
+# Topic requests (点题公开)
+# ---------------------------------------------------------------------------
+
+RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def make_topic_receipt(township: OrgUnit, today: date) -> str:
+    token = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
+    return f"{township.code.upper()[:8]}-T{today:%y%m%d}-{token}"
+
+
+def topic_due_date(township_id: int, submitted_on: date) -> date:
+    """The answer is due the policy's number of working days after the submission."""
+    days = int(get_policy(township_id, TOPIC_ANSWER_DAYS))
+    return WorkingCalendar.for_township(township_id).add_working_days(submitted_on, days).due
+
+
+def submit_topic_request(
+    township: OrgUnit, topic: str, details: str = "", contact: str = "", today: date | None = None
+) -> TopicRequest:
+    """A citizen asks for a topic to be disclosed: a receipt number and a due date; commits."""
+    topic = (topic or "").strip()
+    if not topic:
+        raise ReleaseError(_("Say which topic should be disclosed."))
+    today = today or date.today()
+    request = TopicRequest(
+        township_id=township.id,
+        receipt_no=make_topic_receipt(township, today),
+        topic=topic[:200],
+        details=(details or "").strip()[:4000],
+        contact=(contact or "").strip()[:120],
+        submitted_on=today,
+        due_on=topic_due_date(township.id, today),
+        status=TopicStatus.open,
+    )
+    db.session.add(request)
+    db.session.commit()
+    return request
+
+
+def find_topic_request(township_id: int, receipt: str) -> TopicRequest | None:
+    return db.session.scalar(
+        select(TopicRequest).where(
+            TopicRequest.township_id == township_id,
+            TopicRequest.receipt_no == (receipt or "").strip().upper(),
+        )
+    )
+
+
+def answer_topic_request(
+    request: TopicRequest,
+    by: User,
+    *,
+    disclosure: Disclosure | None = None,
+    decline_reason: str = "",
+    answer: str = "",
+) -> None:
+    """Staff answer a topic request by disclosing (a linked board entry) or declining
+    with a reason. Guarded by the request being open; commits."""
+    decline_reason = (decline_reason or "").strip()
+    if disclosure is None and not decline_reason:
+        raise ReleaseError(_("Link the disclosure, or give the reason for declining."))
+    if disclosure is not None and disclosure.township_id != request.township_id:
+        raise ReleaseError(_("That disclosure belongs to another township."))
+    values: dict[str, Any] = {
+        "answered_at": utcnow(),
+        "answered_by_id": by.id,
+    }
+    if disclosure is not None:
+        values |= {
+            "status": TopicStatus.disclosed,
+            "disclosure_id": disclosure.id,
+            "answer": (answer or "").strip()[:4000],
+        }
+    else:
+        values |= {"status": TopicStatus.declined, "answer": decline_reason[:4000]}
+    changed = db.session.execute(
+        update(TopicRequest)
+        .where(TopicRequest.id == request.id, TopicRequest.status == TopicStatus.open)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        db.session.rollback()
+        raise ReleaseError(_("This request has already been answered."))
+    db.session.commit()
+    db.session.refresh(request)
+
+
+def remind_overdue_topics(today: date | None = None) -> int:
+    """Notify the officers once per due date of every open topic request past due; commits."""
+    today = today or date.today()
+    overdue = db.session.scalars(
+        select(TopicRequest).where(
+            TopicRequest.status == TopicStatus.open,
+            TopicRequest.due_on < today,
+            or_(
+                TopicRequest.reminded_for.is_(None),
+                TopicRequest.reminded_for != TopicRequest.due_on,
+            ),
+        )
+    ).all()
+    staff: dict[int, list[User]] = {}
+    for request in overdue:
+        if request.township_id not in staff:
+            staff[request.township_id] = officers(request.township_id)
+        with force_locale(current_app.config.get("DEFAULT_LOCALE", "zh_CN")):
+            title = _("Topic request overdue: %(receipt)s", receipt=request.receipt_no)
+            body = _("“%(topic)s” was due on %(due)s.", topic=request.topic, due=request.due_on)
+        notify(
+            staff[request.township_id],
+            title,
+            body,
+            key=f"releases-topic-overdue:{request.id}:{request.due_on}",
+            township_id=request.township_id,
+        )
+        request.reminded_for = request.due_on
+    db.session.commit()
+    return len(overdue)
+
+
+# ---------------------------------------------------------------------------
+# Public queries, dashboard, compliance
+# ---------------------------------------------------------------------------
+
+PAGE_SIZE = 20
+
+
+@dataclass
+class Page:
+    rows: list
+    page: int
+    pages: int
+    total: int
+
+
+def _paged(query, count_query, page: int, size: int = PAGE_SIZE) -> Page:
+    total = db.session.scalar(count_query) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    rows = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
+    return Page(rows, page, pages, total)
+
+
+def published_products(township_id: int, page: int = 1, q: str = "") -> Page:
+    """Published products, newest first, a page at a time (two queries); ``q`` searches."""
+    where = [Product.township_id == township_id, Product.status == ProductStatus.published]
+    q = (q or "").strip()[:100]
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(
+            or_(
+                Product.title.ilike(like, escape="\\"),
+                Product.audience.ilike(like, escape="\\"),
+                Product.body.ilike(like, escape="\\"),
+            )
+        )
+    query = select(Product).where(*where).order_by(Product.published_at.desc(), Product.id.desc())
+    return _paged(query, select(func.count(Product.id)).where(*where), page)
+
+
+def recently_withdrawn(township_id: int, limit: int = 5) -> list[Product]:
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(Product.township_id == township_id, Product.status == ProductStatus.withdrawn)
+            .order_by(Product.withdrawn_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def feed_products(township_id: int, limit: int = 50) -> list[Product]:
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(Product.township_id == township_id, Product.status == ProductStatus.published)
+            .order_by(Product.published_at.desc(), Product.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def month_bounds(today: date, timezone: str) -> tuple[datetime, datetime]:
+    """The township's current month as UTC instants [start, end)."""
+    tz = ZoneInfo(timezone)
+    start = datetime(today.year, today.month, 1, tzinfo=tz)
+    end = datetime(today.year + (today.month == 12), today.month % 12 + 1, 1, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+@dataclass
+class Compliance:
+    releases: int
+    required: int
+    empty: int
+
+    @property
+    def met(self) -> bool:
+        return self.releases >= self.required
+
+
+def monthly_compliance(township: OrgUnit, today: date | None = None) -> Compliance:
+    """Releases with content this month against the policy (每月发布一次), in two queries."""
+    today = today or datetime.now(ZoneInfo(township.timezone or "Asia/Shanghai")).date()
+    start, end = month_bounds(today, township.timezone or "Asia/Shanghai")
+    rows = db.session.execute(
+        select(ReleaseBatch.empty, func.count(ReleaseBatch.id))
+        .where(
+            ReleaseBatch.township_id == township.id,
+            ReleaseBatch.status == BatchStatus.published,
+            ReleaseBatch.published_at >= start,
+            ReleaseBatch.published_at < end,
+        )
+        .group_by(ReleaseBatch.empty)
+    ).all()
+    counts = {bool(empty): n for empty, n in rows}
+    return Compliance(
+        releases=counts.get(False, 0),
+        required=int(get_policy(township.id, RELEASES_PER_MONTH)),
+        empty=counts.get(True, 0),
+    )
+
+
+def open_topic_summary(township_id: int) -> tuple[int, date | None]:
+    """How many topic requests are open and the earliest due date (one query)."""
+    count, first_due = db.session.execute(
+        select(func.count(TopicRequest.id), func.min(TopicRequest.due_on)).where(
+            TopicRequest.township_id == township_id, TopicRequest.status == TopicStatus.open
+        )
+    ).one()
+    return count or 0, first_due
