@@ -11,6 +11,7 @@ each has a Chinese translation, in the ``.po`` a translator edits and in the com
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -158,4 +159,28 @@ def test_zh_catalog_translates_every_message():
     assert not stale, (
         f"{len(stale)} message(s) are translated but not compiled; run `make babel-compile`:\n"
         + "\n".join(stale)
+    )
+
+
+def test_no_message_is_hidden_in_an_f_string():
+    """Babel's extractor does not look inside f-strings (Python 3.11), so such a message
+    never reaches the catalogue and shows in English to every user."""
+    hidden = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.JoinedStr):
+                    continue
+                for inner in ast.walk(node):
+                    if (
+                        isinstance(inner, ast.Call)
+                        and isinstance(inner.func, ast.Name)
+                        and inner.func.id in KEYWORDS
+                    ):
+                        where = path.relative_to(ROOT)
+                        hidden.append(f"  {where}:{inner.lineno}: {ast.unparse(inner)}")
+    assert not hidden, (
+        "translated calls inside f-strings are not extracted; compute the message "
+        "into a variable first, then use it in the f-string:\n" + "\n".join(hidden)
     )
