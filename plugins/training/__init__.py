@@ -70,6 +70,13 @@ def township_admin_views():
 
 
 @hookimpl
+def township_blueprints():
+    from plugins.training.views import bp
+
+    return [bp]
+
+
+@hookimpl
 def township_actors():
     from plugins.training.tasks import ACTORS
 

@@ -19,8 +19,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
-from wtforms import ValidationError
-from wtforms.validators import NumberRange
+from wtforms import SelectField, ValidationError
+from wtforms.validators import NumberRange, Optional
 
 from admin.views import (
     TownshipBaseView,
@@ -90,16 +90,43 @@ def _today(township_id: int) -> date:
 # ---------------------------------------------------------------------------
 
 
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
 class TrainingModelView(TrainingAccess, TownshipModelView):
-    #: relationship fields whose choices are limited to the user's townships
+    """A training model view whose reference fields offer rows of the user's townships only.
+
+    References are plain select fields over ``*_id`` columns (``scoped_fields``:
+    field name → function of the township ids returning ``(id, label)`` pairs),
+    filled per request; ``same_township`` names (field, model) pairs whose row must
+    belong to the row's township.
+    """
+
     scoped_fields: dict = {}
+    optional_fields: tuple[str, ...] = ()
+    same_township: tuple = ()
+
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        for name in self.scoped_fields:
+            label = self.column_labels.get(name, name)
+            if name in self.optional_fields:
+                field = SelectField(label, coerce=_optional_int, validators=[Optional()])
+            else:
+                field = SelectField(label, coerce=int)
+            setattr(form_class, name, field)
+        return form_class
 
     def _scope_fields(self, form):
         ids = self.writable_township_ids()
-        for name, make_query in self.scoped_fields.items():
+        for name, make_choices in self.scoped_fields.items():
             field = getattr(form, name, None)
             if field is not None:
-                field.query = make_query(ids)
+                choices = list(make_choices(ids))
+                if name in self.optional_fields:
+                    choices.insert(0, ("", "—"))
+                field.choices = choices
         return form
 
     def create_form(self, obj=None):
@@ -108,10 +135,17 @@ class TrainingModelView(TrainingAccess, TownshipModelView):
     def edit_form(self, obj=None):
         return self._scope_fields(super().edit_form(obj))
 
-    def check_same_township(self, model, *related) -> None:
-        for item in related:
-            if item is not None and item.township_id != model.township_id:
-                raise ValidationError(_("%(item)s belongs to another township.", item=item))
+    def on_model_change(self, form, model, is_created):
+        if model.township_id is None and getattr(form, "township_id", None) is not None:
+            model.township_id = form.township_id.data
+        for name, related in self.same_township:
+            value = getattr(model, name)
+            if value is None:
+                continue
+            owner = db.session.scalar(select(related.township_id).where(related.id == value))
+            if owner != model.township_id:
+                raise ValidationError(_("That choice belongs to another township."))
+        super().on_model_change(form, model, is_created)
 
 
 def _villages(ids):
@@ -131,39 +165,53 @@ def _learners(ids):
     )
 
 
+def _pairs(query):
+    return [(row.id, str(row)) for row in query]
+
+
 class LearnerView(TrainingModelView):
     column_list = ("person", "category", "village", "education", "joined_on", "active")
     column_labels = {
         "person": _l("Name"),
+        "person_id": _l("Person (township register)"),
         "category": _l("Category"),
         "village": _l("Village"),
+        "village_id": _l("Village"),
         "education": _l("Education"),
         "joined_on": _l("Joined on"),
         "active": _l("Active"),
-        "user": _l("Account (for my study record)"),
+        "user_id": _l("Account (for my study record)"),
     }
     column_filters = ("category", "education", "joined_on", "active")
     column_default_sort = ("joined_on", True)
-    form_columns = ("person", "category", "village", "education", "joined_on", "user", "active")
+    form_columns = (
+        "person_id",
+        "category",
+        "village_id",
+        "education",
+        "joined_on",
+        "user_id",
+        "active",
+    )
+    optional_fields = ("village_id", "user_id")
     scoped_fields = {
-        "person": lambda ids: (
+        "person_id": lambda ids: _pairs(
             db.session.query(Person).filter(Person.township_id.in_(ids)).order_by(Person.name)
         ),
-        "village": _villages,
-        "user": lambda ids: (
-            db.session.query(User)
+        "village_id": lambda ids: _pairs(_villages(ids)),
+        "user_id": lambda ids: [
+            (row.id, f"{row.name} ({row.username})")
+            for row in db.session.query(User)
             .join(Membership, Membership.user_id == User.id)
             .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
             .filter(OrgUnit.township_id.in_(ids))
             .distinct()
             .order_by(User.name)
-        ),
+        ],
     }
+    same_township = (("person_id", Person), ("village_id", OrgUnit))
 
     def on_model_change(self, form, model, is_created):
-        if model.township_id is None and getattr(form, "township_id", None) is not None:
-            model.township_id = form.township_id.data
-        self.check_same_township(model, model.person, model.village)
         if model.joined_on and model.township_id and model.joined_on > _today(model.township_id):
             raise ValidationError(_("The joining date cannot be in the future."))
         super().on_model_change(form, model, is_created)
@@ -174,6 +222,7 @@ class SessionView(TrainingModelView):
     column_labels = {
         "held_on": _l("Date"),
         "organiser": _l("Organised by"),
+        "organiser_id": _l("Organised by"),
         "half_days": _l("Half days"),
         "topic": _l("Topic"),
         "readings": _l("Set readings"),
@@ -182,7 +231,7 @@ class SessionView(TrainingModelView):
     }
     column_default_sort = ("held_on", True)
     column_filters = ("held_on", "topic")
-    form_columns = ("organiser", "held_on", "half_days", "topic", "readings", "place")
+    form_columns = ("organiser_id", "held_on", "half_days", "topic", "readings", "place")
     form_args = {
         "half_days": {
             "validators": [NumberRange(min=1, max=62)],
@@ -190,7 +239,7 @@ class SessionView(TrainingModelView):
         }
     }
     scoped_fields = {
-        "organiser": lambda ids: (
+        "organiser_id": lambda ids: _pairs(
             db.session.query(OrgUnit)
             .filter(
                 or_(
@@ -201,6 +250,7 @@ class SessionView(TrainingModelView):
             .order_by(OrgUnit.kind.desc(), OrgUnit.name)
         )
     }
+    same_township = (("organiser_id", OrgUnit),)
 
     def _attendance_link(view, context, model, name):
         return Markup(
@@ -209,12 +259,6 @@ class SessionView(TrainingModelView):
         )
 
     column_formatters = {"attendance": _attendance_link}
-
-    def on_model_change(self, form, model, is_created):
-        if model.township_id is None and getattr(form, "township_id", None) is not None:
-            model.township_id = form.township_id.data
-        self.check_same_township(model, model.organiser)
-        super().on_model_change(form, model, is_created)
 
 
 class TechniqueView(TrainingModelView):
@@ -228,26 +272,30 @@ class MasteryView(TrainingModelView):
     column_list = ("learner", "technique", "mastered_on", "verified_by")
     column_labels = {
         "learner": _l("Learner"),
+        "learner_id": _l("Learner"),
         "technique": _l("Technique"),
+        "technique_id": _l("Technique"),
         "mastered_on": _l("Mastered on"),
         "verified_by": _l("Verified by"),
     }
     column_default_sort = ("mastered_on", True)
-    form_columns = ("learner", "technique", "mastered_on", "verified_by")
+    form_columns = ("learner_id", "technique_id", "mastered_on", "verified_by")
     scoped_fields = {
-        "learner": _learners,
-        "technique": lambda ids: (
+        "learner_id": lambda ids: _pairs(_learners(ids)),
+        "technique_id": lambda ids: _pairs(
             db.session.query(TrainingTechnique)
             .filter(TrainingTechnique.township_id.in_(ids))
             .order_by(TrainingTechnique.name)
         ),
     }
+    same_township = (("learner_id", TrainingLearner), ("technique_id", TrainingTechnique))
 
     def on_model_change(self, form, model, is_created):
-        if model.township_id is None and getattr(form, "township_id", None) is not None:
-            model.township_id = form.township_id.data
-        self.check_same_township(model, model.learner, model.technique)
-        if model.mastered_on and model.mastered_on > _today(model.township_id):
+        if (
+            model.mastered_on
+            and model.township_id
+            and model.mastered_on > _today(model.township_id)
+        ):
             raise ValidationError(_("The date cannot be in the future."))
         super().on_model_change(form, model, is_created)
 
@@ -319,13 +367,7 @@ class AttendanceView(TrainingAccess, TownshipBaseView):
         if "session" not in request.values:
             return redirect(url_for("training_sessions.index_view"))
         session = self._session(READ)
-        learners = session_learners(session)
-        existing = {
-            row.learner_id: (row.status.value, row.reason)
-            for row in db.session.scalars(
-                select(TrainingAttendance).where(TrainingAttendance.session_id == session.id)
-            )
-        }
+        posted: dict[int, tuple[str, str]] = {}
         problems: list[str] = []
         status_code = 200
         if request.method == "POST":
@@ -338,7 +380,7 @@ class AttendanceView(TrainingAccess, TownshipBaseView):
                     abort(400)
                 status = request.form.get(f"status-{learner_id}", "")
                 reason = request.form.get(f"reason-{learner_id}", "")
-                existing[learner_id] = (status, reason)
+                posted[learner_id] = (status, reason)
                 if status:
                     marks.append(Mark(learner_id, status, reason))
             try:
@@ -349,6 +391,14 @@ class AttendanceView(TrainingAccess, TownshipBaseView):
             else:
                 flash(_("Attendance saved for %(n)s learners.", n=saved), "success")
                 return redirect(url_for(".index", session=session.id), 303)
+        learners = session_learners(session)
+        existing = {
+            row.learner_id: (row.status.value, row.reason)
+            for row in db.session.scalars(
+                select(TrainingAttendance).where(TrainingAttendance.session_id == session.id)
+            )
+        }
+        existing.update(posted)
         return (
             self.render(
                 "training/attendance.html",

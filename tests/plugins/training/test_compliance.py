@@ -189,3 +189,20 @@ def test_attendance_for_another_townships_learner_is_refused(
     other_session = make_session(other_township, date(2026, 3, 25))
     with pytest.raises(LookupError):
         record_attendance(training_township.id, other_session.id, [])
+
+
+def test_attendance_save_runs_the_same_queries_for_10_or_100_learners(
+    training_township, make_learner, make_session, query_counter, db
+):
+    learners = [make_learner(training_township, commit=False) for _ in range(100)]
+    db.session.commit()
+    session = make_session(training_township, date(2026, 3, 3))
+    counts = []
+    tid, sid, ids = training_township.id, session.id, [le.id for le in learners]
+    for group in (ids[:10], ids):
+        db.session.expire_all()
+        with query_counter() as queries:
+            saved = record_attendance(tid, sid, [Mark(lid, "present") for lid in group])
+        assert saved == len(group)
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 4
