@@ -25,6 +25,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import false, select
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import StatementError
 from wtforms import SelectField, ValidationError
 
 from admin.audit import changes, record_audit, snapshot
@@ -168,7 +169,11 @@ class TownshipModelView(SecureViewMixin, ModelView):
         return self._scope(super().get_count_query())
 
     def get_one(self, id):
-        obj = super().get_one(id)
+        try:
+            obj = super().get_one(id)
+        except (StatementError, ValueError, TypeError):
+            db.session.rollback()  # e.g. "abc" for an integer key on PostgreSQL
+            abort(404)
         if obj is None or getattr(obj, self.township_attr) not in self.township_ids(
             self.permission_read
         ):

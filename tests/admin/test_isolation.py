@@ -146,3 +146,11 @@ def test_creating_a_person_in_own_township_writes_an_audit_row(client, staff, cl
     update = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert update.action == "update"
     assert update.before == {"name": "新居民"} and update.after == {"name": "新居民甲"}
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["admin_cases", "admin_people", "admin_users", "admin_audit", "example_notes"]
+)
+def test_a_malformed_id_answers_404(client, staff, county_admin, two_townships, endpoint):
+    staff.login(county_admin)
+    assert client.get(f"/admin/{endpoint}/details/?id=abc").status_code == 404
