@@ -20,6 +20,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 from wtforms import SelectField, ValidationError
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from admin.views import (
@@ -35,6 +36,8 @@ from plugins.training import exports, imports
 from plugins.training.charts import village_chart
 from plugins.training.models import (
     AttendanceStatus,
+    Education,
+    LearnerCategory,
     LogStatus,
     MaterialKind,
     TrainingAttendance,
@@ -107,8 +110,21 @@ class TrainingModelView(TrainingAccess, TownshipModelView):
     optional_fields: tuple[str, ...] = ()
     same_township: tuple = ()
 
+    #: enum columns as plain selects: field name → function returning (value, label) pairs
+    enum_fields: dict = {}
+
     def scaffold_form(self):
         form_class = super().scaffold_form()
+        for name, make_choices in self.enum_fields.items():
+            setattr(
+                form_class,
+                name,
+                SelectField(
+                    self.column_labels.get(name, name),
+                    choices=lambda make=make_choices: [SelectChoice(v, lb) for v, lb in make()],
+                    coerce=str,
+                ),
+            )
         for name in self.scoped_fields:
             label = self.column_labels.get(name, name)
             if name in self.optional_fields:
@@ -123,10 +139,16 @@ class TrainingModelView(TrainingAccess, TownshipModelView):
         for name, make_choices in self.scoped_fields.items():
             field = getattr(form, name, None)
             if field is not None:
-                choices = list(make_choices(ids))
+                choices = [SelectChoice(str(value), label) for value, label in make_choices(ids)]
                 if name in self.optional_fields:
-                    choices.insert(0, ("", "—"))
+                    choices.insert(0, SelectChoice("", "—"))
                 field.choices = choices
+        township = getattr(form, "township_id", None)
+        if township is not None and isinstance(township, SelectField):
+            township.choices = [
+                c if isinstance(c, SelectChoice) else SelectChoice(str(c[0]), c[1])
+                for c in township.choices or ()
+            ]
         return form
 
     def create_form(self, obj=None):
@@ -163,6 +185,15 @@ def _learners(ids):
         .filter(TrainingLearner.township_id.in_(ids), TrainingLearner.active.is_(True))
         .order_by(Person.name)
     )
+
+
+def education_label(code: str) -> str:
+    return {
+        "primary": _("Primary school or less"),
+        "junior_middle": _("Junior middle school"),
+        "senior_middle": _("Senior middle school"),
+        "college": _("College or more"),
+    }.get(code, code)
 
 
 def _pairs(query):
@@ -210,6 +241,10 @@ class LearnerView(TrainingModelView):
         ],
     }
     same_township = (("person_id", Person), ("village_id", OrgUnit))
+    enum_fields = {
+        "category": lambda: [(c.value, exports.category_label(c.value)) for c in LearnerCategory],
+        "education": lambda: [(e.value, education_label(e.value)) for e in Education],
+    }
 
     def on_model_change(self, form, model, is_created):
         if model.joined_on and model.township_id and model.joined_on > _today(model.township_id):
