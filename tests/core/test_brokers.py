@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 
 import dramatiq
@@ -10,8 +9,9 @@ import pytest
 
 from core.tasks import BrokerURLError, make_broker
 from core.testing.fixtures import amqp_url, require_service
+from tests.scheduler.helpers import redis_test_url
 
-REDIS_URL = os.environ.get("TOWNSHIP_TEST_SCHEDULER_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = redis_test_url()
 QUEUE = "brokertest"
 
 

@@ -15,9 +15,9 @@ from core.plugins import state
 from core.tasks import enqueue, resend_due
 from core.testing.fixtures import amqp_url, require_service
 from tests.example_plugin.models import ExampleNote, ExampleStamp
-from tests.scheduler.helpers import Processes, process_env, wait_for
+from tests.scheduler.helpers import Processes, process_env, redis_test_url, wait_for
 
-REDIS_URL = os.environ.get("TOWNSHIP_TEST_SCHEDULER_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = redis_test_url()
 
 
 @pytest.fixture(params=["redis", "rabbitmq"])

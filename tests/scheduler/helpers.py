@@ -84,3 +84,17 @@ def process_env(database_url: str, **settings: Any) -> dict[str, str]:
     for key, value in settings.items():
         env[f"TOWNSHIP_{key}"] = str(value)
     return env
+
+
+def redis_test_url() -> str:
+    """The Redis database these tests use: ``TOWNSHIP_TEST_SCHEDULER_REDIS_URL``, else the
+    server of ``TOWNSHIP_TEST_REDIS_URL`` with database 14, else local database 14."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    explicit = os.environ.get("TOWNSHIP_TEST_SCHEDULER_REDIS_URL")
+    if explicit:
+        return explicit
+    shared = os.environ.get("TOWNSHIP_TEST_REDIS_URL")
+    if shared:
+        return urlunsplit(urlsplit(shared)._replace(path="/14"))
+    return "redis://127.0.0.1:6379/14"

@@ -7,7 +7,6 @@ Runs on the test database of the session (PostgreSQL with
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 import time
 from collections import Counter
@@ -20,9 +19,9 @@ from core.models import JobRun
 from core.testing.fixtures import require_service
 from scheduler.lease import current_holder
 from scheduler.service import JOB_TABLE
-from tests.scheduler.helpers import Processes, process_env, wait_for
+from tests.scheduler.helpers import Processes, process_env, redis_test_url, wait_for
 
-REDIS_URL = os.environ.get("TOWNSHIP_TEST_SCHEDULER_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = redis_test_url()
 LEASE = 3
 INTERVAL = timedelta(seconds=3)  # example.tick: every 3 seconds
 
