@@ -105,3 +105,38 @@ def test_notifications_are_paginated(client, staff, clerk, db):
     second = text(client.get("/admin/admin_notifications/?page=1"))
     assert first.count('class="list-group-item') == 20
     assert second.count('class="list-group-item') == 5
+
+
+def test_every_core_page_renders_in_the_default_language(
+    client, county_admin, township, clerk, make_case, make_person, enable
+):
+    from core.testing.fixtures import StaffActions
+
+    case = make_case(township, clerk)
+    person = make_person(township)
+    enable(township)
+    StaffActions(client).login(county_admin)  # no language switch: zh_CN
+    for url in (
+        "/admin/",
+        "/admin/admin_cases/",
+        f"/admin/admin_cases/details/?id={case.id}",
+        "/admin/admin_cases/new/",
+        "/admin/admin_people/",
+        f"/admin/admin_people/details/?id={person.id}",
+        "/admin/admin_people/new/",
+        f"/admin/admin_people/edit/?id={person.id}",
+        "/admin/admin_users/",
+        "/admin/admin_users/new/",
+        f"/admin/admin_users/details/?id={clerk.id}",
+        f"/admin/admin_users/edit/?id={clerk.id}",
+        "/admin/admin_institutions/",
+        "/admin/admin_policies/",
+        "/admin/admin_calendar/",
+        "/admin/admin_audit/",
+        "/admin/admin_jobs/",
+        "/admin/admin_jobs/edit/?id=core.deadline_sweep",
+        "/admin/admin_notifications/",
+        "/admin/example_notes/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
