@@ -12,6 +12,7 @@ from datetime import date
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,7 +20,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
-from wtforms import StringField, ValidationError
+from wtforms import SelectField, SelectMultipleField, StringField, ValidationError
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin.audit import record_audit
@@ -30,16 +32,19 @@ from core.models import Case
 from plugins.releases import services
 from plugins.releases.models import (
     CHANNEL_LABELS,
+    SOURCE_LABELS,
     ArchiveEntry,
     BatchStatus,
     ChecklistEntry,
     CollectedItem,
     Disclosure,
     DisclosureCategory,
+    DisclosureStage,
     Product,
     ProductStatus,
     ReleaseBatch,
     ReleaseChannel,
+    SourceChannel,
     TopicRequest,
     TopicStatus,
 )
@@ -86,8 +91,46 @@ def _channels(view, context, model, name) -> str:
     return "、".join(CHANNEL_LABELS[ReleaseChannel(c)][0] for c in model.channels or [])
 
 
+def _enum_select(label, enum_cls, labels: dict, default) -> SelectField:
+    """A select over an enum with SelectChoice options (WTForms 3.3 deprecates tuples)."""
+    return SelectField(
+        label,
+        coerce=enum_cls,
+        choices=[SelectChoice(member.value, str(labels[member])) for member in enum_cls],
+        default=default,
+    )
+
+
+class _SourceLabel:
+    """The zh or English label of a source channel, chosen when rendered."""
+
+    def __init__(self, member: SourceChannel):
+        self.member = member
+
+    def __str__(self) -> str:
+        zh, en = SOURCE_LABELS[self.member]
+        return en if str(get_locale() or "zh_CN").startswith("en") else zh
+
+
+STAGE_LABELS = {
+    DisclosureStage.before: _l("Before (事前)"),
+    DisclosureStage.during: _l("During (事中)"),
+    DisclosureStage.after: _l("After (事后)"),
+}
+
+
 class ItemView(TownshipModelView):
     """Collected items (信息采集): source channel, category, how long they stay useful."""
+
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        form_class.source = _enum_select(
+            _l("Source channel"),
+            SourceChannel,
+            {m: _SourceLabel(m) for m in SourceChannel},
+            SourceChannel.internet,
+        )
+        return form_class
 
     permission_write = WRITE
     column_list = ("title", "source", "category", "useful_until", "collected_on")
@@ -122,7 +165,7 @@ class ProductView(TownshipModelView):
     column_filters = ("status",)
     column_searchable_list = ("title", "audience")
     column_default_sort = ("id", True)
-    form_columns = ("title", "audience", "body", "items")
+    form_columns = ("title", "audience", "body")
     column_labels = {
         "title": _l("Title"),
         "audience": _l("Audience"),
@@ -134,16 +177,33 @@ class ProductView(TownshipModelView):
         "items": _l("Collected items"),
     }
     column_descriptions = {"body": _l("Scripts and styles are removed before publication.")}
-    form_args = {
-        "items": {
-            "query_factory": lambda: CollectedItem.query.filter(
-                CollectedItem.township_id.in_(_writable())
-            ).order_by(CollectedItem.collected_on.desc())
-        }
-    }
 
     def get_query(self):
         return super().get_query().options(joinedload(Product.approved_by))
+
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        form_class.item_ids = SelectMultipleField(_l("Collected items"), coerce=int)
+        return form_class
+
+    def _offer_items(self, form, obj=None):
+        """The writable townships' items that are still useful (latest 300), one query."""
+        rows = db.session.execute(
+            select(CollectedItem.id, CollectedItem.title, CollectedItem.category)
+            .where(CollectedItem.township_id.in_(_writable()))
+            .order_by(CollectedItem.collected_on.desc(), CollectedItem.id.desc())
+            .limit(300)
+        )
+        form.item_ids.choices = [SelectChoice(str(r.id), f"{r.title} ({r.category})") for r in rows]
+        if obj is not None and request.method == "GET":
+            form.item_ids.data = [item.id for item in obj.items]
+        return form
+
+    def create_form(self, obj=None):
+        return self._offer_items(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._offer_items(super().edit_form(obj), obj)
 
     def on_model_change(self, form, model, is_created):
         if not is_created and model.status not in (ProductStatus.draft, ProductStatus.submitted):
@@ -153,6 +213,12 @@ class ProductView(TownshipModelView):
         if is_created:
             model.status = ProductStatus.draft
         model.body = services.sanitize_html(model.body)
+        chosen = list(form.item_ids.data or [])
+        model.items = (
+            list(db.session.scalars(select(CollectedItem).where(CollectedItem.id.in_(chosen))))
+            if chosen
+            else []
+        )
         super().on_model_change(form, model, is_created)
         if any(item.township_id != model.township_id for item in model.items):
             raise ValidationError(_("Items must belong to the product's township."))
@@ -295,15 +361,10 @@ class DisclosureView(TownshipModelView):
     column_filters = ("stage",)
     column_searchable_list = ("title",)
     column_default_sort = ("updated_at", True)
-    form_columns = ("category", "title", "stage", *REQUIRED_TEXT[1:])
-    form_extra_fields = {
-        "case_receipt": StringField(
-            _l("Case receipt number (optional: disclose a case through its course)"),
-            validators=[Optional(), Length(max=32)],
-        )
-    }
+    form_columns = ("title", "stage", *REQUIRED_TEXT[1:])
     column_labels = {
         "category": _l("Category"),
+        "category_id": _l("Category"),
         "title": _l("Matter"),
         "stage": _l("Stage"),
         "policy": _l("Policy"),
@@ -317,33 +378,57 @@ class DisclosureView(TownshipModelView):
         "updated_at": _l("Updated"),
     }
     form_args = {
-        **{
-            name: {"validators": [DataRequired(message=_l("This field is required."))]}
-            for name in REQUIRED_TEXT
-        },
-        "category": {
-            "query_factory": lambda: DisclosureCategory.query.filter(
-                DisclosureCategory.township_id.in_(_writable())
-            ).order_by(DisclosureCategory.position, DisclosureCategory.name),
-            "validators": [DataRequired(message=_l("This field is required."))],
-        },
+        **{name: {"validators": [DataRequired()]} for name in REQUIRED_TEXT},
     }
 
-    def create_form(self, obj=None):
-        for township_id in _writable():
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        form_class.stage = _enum_select(
+            _l("Stage"), DisclosureStage, STAGE_LABELS, DisclosureStage.before
+        )
+        form_class.case_receipt = StringField(
+            _l("Case receipt number (optional: disclose a case through its course)"),
+            validators=[Optional(), Length(max=32)],
+        )
+        form_class.category_id = SelectField(
+            _l("Category"),
+            coerce=int,
+            validators=[DataRequired()],
+        )
+        return form_class
+
+    def _offer_categories(self, form):
+        writable = _writable()
+        for township_id in writable:
             services.ensure_categories(township_id)
         db.session.commit()
-        return super().create_form(obj)
+        names = dict(township_choices(set(writable)))
+        rows = db.session.scalars(
+            select(DisclosureCategory)
+            .where(DisclosureCategory.township_id.in_(writable))
+            .order_by(DisclosureCategory.township_id, DisclosureCategory.position)
+        )
+        form.category_id.choices = [
+            SelectChoice(
+                str(c.id), c.name if len(writable) == 1 else f"{names[c.township_id]} · {c.name}"
+            )
+            for c in rows
+        ]
+        return form
+
+    def create_form(self, obj=None):
+        return self._offer_categories(super().create_form(obj))
 
     def edit_form(self, obj=None):
-        form = super().edit_form(obj)
+        form = self._offer_categories(super().edit_form(obj))
         if obj is not None and obj.case is not None and not form.case_receipt.data:
             form.case_receipt.data = obj.case.receipt_no
         return form
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
-        if model.category is not None and model.category.township_id != model.township_id:
+        category = db.session.get(DisclosureCategory, model.category_id or 0)
+        if category is None or category.township_id != model.township_id:
             raise ValidationError(_("The category belongs to another township."))
         receipt = (form.case_receipt.data or "").strip().upper()
         if receipt:

@@ -10,6 +10,7 @@ from werkzeug.routing import BuildError
 
 from core.contract import DashboardFigure
 from core.db import db
+from core.institutions import is_enabled
 from core.models import OrgUnit
 from plugins.releases import services
 
@@ -32,7 +33,13 @@ def _link(endpoint: str) -> str | None:
 
 
 def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
-    """This month's releases against the policy, and open topic requests (three queries)."""
+    """This month's releases against the policy, and open topic requests (three queries).
+
+    Nothing for a township that has not enabled the institution (the dashboard asks
+    only enabling townships' plugins, but a direct hook call asks everyone).
+    """
+    if not is_enabled(township.id, services.KEY):
+        return []
     compliance = services.monthly_compliance(township)
     open_count, first_due = services.open_topic_summary(township.id)
     figures = [

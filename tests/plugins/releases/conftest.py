@@ -81,3 +81,12 @@ def make_batch(db, enabled) -> Callable:
         return batch
 
     return _make
+
+
+@pytest.fixture(autouse=True)
+def english(db):
+    """Services called outside a request speak the default locale (zh_CN): assert English."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        yield
