@@ -22,10 +22,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core.db import db, utcnow
-from core.models import JobRun
+from core.models import JobRun, JobSchedule
 from core.plugins import state
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 #: outcomes of a run, as stored in ``JobRun.outcome``
 OK, ERROR, SKIPPED = "ok", "error", "skipped"
+
+#: run rows older than this are deleted by the active scheduler
+RUNS_KEPT_DAYS = 30
 
 #: the services active in this process (normally one), for :func:`fire` called without one
 _active: list[SchedulerService] = []
@@ -55,6 +58,22 @@ def _already_ran(job_id: str, scheduled_for: datetime | None) -> bool:
         )
         is not None
     )
+
+
+def _disabled(job_id: str) -> bool:
+    """An admin switched the job off (the scheduler drops it on its next poll)."""
+    return (
+        db.session.scalar(select(JobSchedule.enabled).where(JobSchedule.job_id == job_id)) is False
+    )
+
+
+def prune_runs(keep_days: int = RUNS_KEPT_DAYS) -> int:
+    """Delete run rows older than ``keep_days`` (the active scheduler does it hourly)."""
+    result = db.session.execute(
+        delete(JobRun).where(JobRun.fired_at < utcnow() - timedelta(days=keep_days))
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 def fire(
@@ -79,6 +98,9 @@ def fire(
                 return None
             if _already_ran(job_id, scheduled_for):
                 log.info("job %s already ran for %s; not firing again", job_id, scheduled_for)
+                return None
+            if _disabled(job_id):
+                log.info("job %s was disabled since it was scheduled; not firing", job_id)
                 return None
             spec = state().jobs.get(job_id)
             lazy = state().actors.get(spec.actor_name) if spec else None

@@ -87,6 +87,8 @@ JOB_FUNCTION = "scheduler.runner:fire"
 
 DEFAULT_LEASE_SECONDS = 15
 DEFAULT_POLL_SECONDS = 5
+#: how often the active scheduler deletes old run rows (runner.RUNS_KEPT_DAYS)
+PRUNE_SECONDS = 3600
 
 
 # ---------------------------------------------------------------------------
@@ -274,6 +276,7 @@ class SchedulerService:
         self._snapshot: tuple | None = None
         self._last_renew = 0.0
         self._last_poll = 0.0
+        self._last_prune = 0.0
         self._lock = threading.RLock()
 
     @property
@@ -342,6 +345,11 @@ class SchedulerService:
                 return
         if now - self._last_poll >= self.poll_seconds:
             self.sync()
+        if now - self._last_prune >= PRUNE_SECONDS:
+            self._last_prune = now
+            pruned = runner.prune_runs()
+            if pruned:
+                log.info("deleted %d job run(s) older than %d days", pruned, runner.RUNS_KEPT_DAYS)
 
     def _activate(self) -> None:
         log.info("scheduler %s: took the lease; scheduling jobs", self.holder)

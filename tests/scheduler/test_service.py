@@ -222,3 +222,27 @@ def test_the_lease_is_exclusive_and_lapses(app, db):
     assert two.release()
     assert current_holder() == (None, None)
     assert one.acquire()
+
+
+def test_a_job_switched_off_does_not_fire_even_before_the_next_poll(app, db):
+    service = SchedulerService(app, lease_seconds=5)
+    assert service.lease.acquire()
+    db.session.add(JobSchedule(job_id="example.tick", trigger="every 3 seconds", enabled=False))
+    db.session.commit()
+    assert runner.fire("example.tick", datetime.now(UTC), service=service) is None
+    assert runs(db) == []
+    assert app.extensions["township_broker"].queues["example"].qsize() == 0
+
+
+def test_runs_older_than_thirty_days_are_deleted(db):
+    now = datetime.now(UTC)
+    for age in (40, 31, 29, 0):
+        fired = now - timedelta(days=age)
+        db.session.add(
+            JobRun(
+                job_id="example.tick", scheduled_for=fired, fired_at=fired, holder="h", outcome="ok"
+            )
+        )
+    db.session.commit()
+    assert runner.prune_runs() == 2
+    assert [(now - r.fired_at).days for r in runs(db)] == [29, 0]
