@@ -68,7 +68,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import inspect, select, text
 
 from core.db import db
@@ -84,6 +84,9 @@ log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
 #: the job function, by reference (APScheduler stores it by name)
 JOB_FUNCTION = "scheduler.runner:fire"
+
+#: the core's re-send sweep: its default interval is the SWEEP_SECONDS setting
+RESEND_SWEEP_JOB = "core.resend_sweep"
 
 DEFAULT_LEASE_SECONDS = 15
 DEFAULT_POLL_SECONDS = 5
@@ -117,6 +120,7 @@ class DesiredJob:
 def desired_jobs() -> dict[str, DesiredJob]:
     """The jobs that should be scheduled (inside an app context).
 
+    ``core.resend_sweep`` runs every ``SWEEP_SECONDS`` unless an admin overrides it.
     A disabled override removes the job; an override whose text no longer parses
     falls back to the declared trigger (and logs why); a job whose actor is not
     loaded is left out.
@@ -131,7 +135,10 @@ def desired_jobs() -> dict[str, DesiredJob]:
         if spec.actor_name not in township.actors:
             log.error("job %s names actor %s, which is not loaded", spec.id, spec.actor_name)
             continue
-        text_, tz = spec.trigger, spec.timezone
+        default = spec.trigger
+        if spec.id == RESEND_SWEEP_JOB and current_app.config.get("SWEEP_SECONDS"):
+            default = f"every {int(current_app.config['SWEEP_SECONDS'])} seconds"
+        text_, tz = default, spec.timezone
         if override is not None:
             text_, tz = override.trigger, override.timezone or spec.timezone
         try:
@@ -148,7 +155,8 @@ def desired_jobs() -> dict[str, DesiredJob]:
                 exc,
                 spec.trigger,
             )
-            text_, tz, override = spec.trigger, spec.timezone, None
+            override = None
+            text_, tz = default, spec.timezone
             trigger = parse_trigger(text_, tz)
         wanted[spec.id] = DesiredJob(
             id=spec.id,
@@ -303,7 +311,7 @@ class SchedulerService:
                         self._deactivate("the lease could not be checked", wait=False)
                     self._stop.wait(self.tick)
             finally:
-                self._deactivate("stopping", wait=True)
+                self._deactivate("stopping", wait=True, level=logging.INFO)
                 try:
                     self.lease.release()
                     log.info("scheduler %s: lease released", self.holder)
@@ -372,7 +380,7 @@ class SchedulerService:
         self.became_active.set()
         threading.Thread(target=self._resend_pending, daemon=True).start()
 
-    def _deactivate(self, reason: str, wait: bool) -> None:
+    def _deactivate(self, reason: str, wait: bool, level: int = logging.WARNING) -> None:
         with self._lock:
             scheduler, self.scheduler = self.scheduler, None
             if self in runner._active:
@@ -380,7 +388,7 @@ class SchedulerService:
             self.became_active.clear()
         if scheduler is None:
             return
-        log.warning("scheduler %s: %s; no longer firing", self.holder, reason)
+        log.log(level, "scheduler %s: %s; no longer firing", self.holder, reason)
         with contextlib.suppress(SchedulerNotRunningError):
             scheduler.shutdown(wait=wait)
 

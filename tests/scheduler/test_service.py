@@ -75,11 +75,14 @@ def test_one_of_two_schedulers_is_active_and_the_other_takes_over_when_it_stops(
     assert current_holder()[0] == second.holder
 
 
-def test_jobs_are_the_declared_ones_with_admin_overrides(db):
+def test_jobs_are_the_declared_ones_with_admin_overrides(app, db, monkeypatch):
     wanted = desired_jobs()
     assert {"core.deadline_sweep", "core.resend_sweep", "example.tick"} <= set(wanted)
     assert wanted["example.tick"].trigger_text == "every 3 seconds"
     assert not wanted["example.tick"].overridden
+    assert wanted["core.resend_sweep"].trigger_text == "every 120 seconds"  # SWEEP_SECONDS
+    monkeypatch.setitem(app.config, "SWEEP_SECONDS", 300)
+    assert desired_jobs()["core.resend_sweep"].trigger_text == "every 300 seconds"
 
     db.session.add_all(
         [
