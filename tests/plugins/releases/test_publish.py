@@ -34,6 +34,7 @@ def _task(db, batch) -> TaskRecord:
 def test_two_workers_racing_on_one_release_publish_it_once(app, db, make_product, make_batch):
     products = [make_product(f"产品{i}") for i in range(3)]
     batch = make_batch()
+    batch_id = batch.id  # the threads must not touch the test's session
     barrier = threading.Barrier(2)
     results: list[bool] = []
     errors: list[BaseException] = []
@@ -42,7 +43,7 @@ def test_two_workers_racing_on_one_release_publish_it_once(app, db, make_product
         with app.app_context():
             try:
                 barrier.wait(5)
-                results.append(services.publish_batch(batch.id))
+                results.append(services.publish_batch(batch_id))
                 services.db.session.commit()
             except BaseException as exc:  # pragma: no cover - shown by the assertion
                 errors.append(exc)
