@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from flask import current_app, g
+from flask import g
 from sqlalchemy import select
 
 from core.calendar import WorkingCalendar
@@ -38,8 +38,7 @@ def due_soon_days_for(township_ids: Iterable[int]) -> dict[int, int]:
     cache: dict[int, int] = g.setdefault("_admin_due_soon", {})
     missing = set(township_ids) - set(cache)
     if missing:
-        spec = state().policies.get(DUE_SOON_POLICY)
-        default = spec.default if spec else current_app.config["DUE_SOON_WORKING_DAYS"]
+        default = state().policies[DUE_SOON_POLICY].default
         for tid in missing:
             cache[tid] = int(default)
         for row in db.session.scalars(

@@ -12,7 +12,6 @@ import secrets
 from datetime import date
 from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -123,7 +122,9 @@ def timeliness(
     if today > case.due_on:
         return "overdue"
     if due_soon_days is None:
-        due_soon_days = current_app.config["DUE_SOON_WORKING_DAYS"]
+        from core.policies import get_policy
+
+        due_soon_days = int(get_policy(case.township_id, "core.due_soon_working_days"))
     calendar = calendar or WorkingCalendar.for_township(case.township_id)
     if calendar.working_days_between(today, case.due_on) <= due_soon_days:
         return "due_soon"

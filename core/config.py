@@ -60,9 +60,6 @@ SETTINGS: dict[str, Setting] = {
     ),
     "DEFAULT_TIMEZONE": Setting("Asia/Shanghai", "Time zone of new townships."),
     "DEFAULT_LOCALE": Setting("zh_CN", "Interface language: `zh_CN` or `en`."),
-    "DUE_SOON_WORKING_DAYS": Setting(
-        2, "An open case is 'due soon' this many working days before its due date."
-    ),
     "LOGIN_RATE_LIMIT": Setting(
         "10 per minute", "Failed-login throttle per address and user name (Flask-Limiter)."
     ),

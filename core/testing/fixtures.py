@@ -116,6 +116,8 @@ def app(app_config, database_url, tmp_path_factory):
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "township.test",
         "EMBEDDED_SCHEDULER": False,
+        # messages are asserted in English; tests/core/test_i18n.py checks the zh_CN default
+        "DEFAULT_LOCALE": "en",
     }
     config.update(app_config)
     os.environ.setdefault("TOWNSHIP_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
