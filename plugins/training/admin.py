@@ -288,10 +288,9 @@ class SessionView(TrainingModelView):
     same_township = (("organiser_id", OrgUnit),)
 
     def _attendance_link(view, context, model, name):
-        return Markup(
-            f'<a href="{escape(url_for("training_attendance.index", session=model.id))}">'
-            f"{escape(_('Mark attendance'))}</a>"
-        )
+        caption = _("Mark attendance")
+        href = url_for("training_attendance.index", session=model.id)
+        return Markup(f'<a href="{escape(href)}">{escape(caption)}</a>')
 
     column_formatters = {"attendance": _attendance_link}
 

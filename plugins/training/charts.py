@@ -29,7 +29,8 @@ def village_chart(report: MonthlyCompliance, *, width: int = 560, bar: int = 18)
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
     if not units:
-        parts.append(f'<text x="4" y="20" font-size="13">{escape(_("No villages."))}</text>')
+        empty = _("No villages.")
+        parts.append(f'<text x="4" y="20" font-size="13">{escape(empty)}</text>')
     for i, unit in enumerate(units):
         y = 8 + i * (bar + 8)
         pct = unit.compliant_pct
