@@ -74,6 +74,7 @@ def _add_core_views(admin: Admin) -> None:
     from admin.institutions import SwitchboardView
     from admin.jobs import JobsView
     from admin.notifications import NotificationsView
+    from admin.orgs import UnitView
     from admin.people import PersonView
     from admin.policies import PolicyView
     from admin.users import UserView
@@ -89,6 +90,7 @@ def _add_core_views(admin: Admin) -> None:
     admin.add_view(
         CalendarView(name=_l("Working-day calendar"), endpoint="admin_calendar", category=settings)
     )
+    admin.add_view(UnitView(category=settings))
     admin.add_view(UserView(category=administration))
     admin.add_view(AuditView(category=administration))
     admin.add_view(

@@ -259,6 +259,66 @@ def users_token(username, name):
 
 
 @main.group()
+def units():
+    """Org units: townships, villages, stations."""
+
+
+@units.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="The unit's name, e.g. 新华镇.")
+@click.option(
+    "--kind",
+    type=click.Choice(["county", "township", "village", "station"]),
+    default="township",
+    show_default=True,
+)
+@click.option("--parent", default=None, help="Code of the unit above (county of a township).")
+@click.option("--timezone", default=None, help="Time zone of a township (default: setting).")
+@with_appcontext
+def units_create(code, name, kind, parent, timezone):
+    """Create an org unit, e.g. a new township of a county."""
+    from core.db import db as _db
+    from core.models import OrgUnit, UnitKind
+    from scheduler.triggers import TriggerError, zone
+
+    above = {
+        "county": None,
+        "township": UnitKind.county,
+        "village": UnitKind.township,
+        "station": UnitKind.township,
+    }[kind]
+    if _db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)):
+        raise click.BadParameter(f"the code {code!r} is taken", param_hint="CODE")
+    parent_unit = None
+    if above is not None:
+        parent_unit = _db.session.scalar(select(OrgUnit).where(OrgUnit.code == (parent or "")))
+        if parent_unit is None or parent_unit.kind != above:
+            raise click.BadParameter(
+                f"a {kind} needs --parent, the code of its {above.value}", param_hint="--parent"
+            )
+    tz = timezone or current_app.config["DEFAULT_TIMEZONE"]
+    try:
+        zone(tz)
+    except TriggerError as exc:
+        raise click.BadParameter(str(exc), param_hint="--timezone") from exc
+    unit = OrgUnit(
+        code=code,
+        name=name,
+        kind=UnitKind(kind),
+        timezone=tz,
+        parent_id=parent_unit.id if parent_unit else None,
+    )
+    _db.session.add(unit)
+    _db.session.flush()
+    if unit.kind == UnitKind.township:
+        unit.township_id = unit.id
+    elif parent_unit is not None:
+        unit.township_id = parent_unit.township_id
+    _db.session.commit()
+    click.echo(f"Created {kind} {name} ({code})")
+
+
+@main.group()
 def plugins():
     """Institutions (plugins)."""
 

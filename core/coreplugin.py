@@ -17,6 +17,7 @@ MANAGE = {
     "institutions.manage",
     "policies.manage",
     "calendar.manage",
+    "units.manage",
     "audit.read",
     "cases.approve_extension",
 }
