@@ -287,3 +287,42 @@ def test_dashboard_shows_training_figures(client, staff, leader, training_townsh
     staff.login(leader)
     body = text(client.get("/admin/"))
     assert "training-chart" in body
+
+
+def test_every_training_page_renders_for_an_officer(
+    client, staff, officer, training_township, roster, make_session, db
+):
+    from plugins.training.models import TrainingMastery, TrainingTechnique
+
+    session = make_session(training_township, date(2025, 3, 3))
+    technique = TrainingTechnique(township_id=training_township.id, name="肉羊养殖")
+    db.session.add(technique)
+    db.session.flush()
+    mastery = TrainingMastery(
+        township_id=training_township.id,
+        learner_id=roster[0].id,
+        technique_id=technique.id,
+        mastered_on=date(2025, 1, 1),
+        verified_by="农技站",
+    )
+    db.session.add(mastery)
+    db.session.commit()
+    staff.login(officer)
+    for url in (
+        "/admin/training_learners/",
+        f"/admin/training_learners/edit/?id={roster[0].id}",
+        "/admin/training_sessions/",
+        "/admin/training_sessions/new/",
+        f"/admin/training_sessions/edit/?id={session.id}",
+        "/admin/training_techniques/new/",
+        "/admin/training_mastery/",
+        "/admin/training_mastery/new/",
+        f"/admin/training_mastery/edit/?id={mastery.id}",
+        "/admin/training_logs/",
+        "/admin/training_study/",
+        "/admin/training_import/",
+        "/admin/training_compliance/?behind=1",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert "肉羊养殖" in text(client.get("/admin/training_mastery/"))
