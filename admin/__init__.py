@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -99,6 +100,13 @@ def _add_core_views(admin: Admin) -> None:
     admin.add_view(NotificationsView(name=_l("Notifications"), endpoint="admin_notifications"))
 
 
+def _plugin_label(info) -> LazyString:
+    """The plugin's zh_CN or English name, resolved when the menu renders."""
+    from core.app import current_locale
+
+    return LazyString(lambda: info.name_en if current_locale() == "en" else info.name)
+
+
 def _add_plugin_views(app: Flask, admin: Admin) -> None:
     """One menu category per plugin, named after it, visible where it is enabled."""
     from admin.views import SecureViewMixin
@@ -116,7 +124,7 @@ def _add_plugin_views(app: Flask, admin: Admin) -> None:
                     "admin.views.TownshipModelView or TownshipBaseView"
                 )
             view.plugin_key = key
-            view.category = loaded.info.name
+            view.category = _plugin_label(loaded.info)
             admin.add_view(view)
             if item.setup is not None:
                 item.setup(app)

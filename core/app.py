@@ -137,7 +137,12 @@ def _register_blueprints(app: Flask, township) -> None:
 
 def current_locale() -> str:
     """``zh_CN`` or ``en`` (Babel spells the Chinese locale ``zh_Hans_CN``)."""
-    return "en" if get_locale().language == "en" else "zh_CN"
+    locale = get_locale()  # None outside a request
+    if locale is None:
+        from flask import current_app
+
+        return current_app.config["DEFAULT_LOCALE"] if current_app else "zh_CN"
+    return "en" if locale.language == "en" else "zh_CN"
 
 
 def _register_template_helpers(app: Flask) -> None:
