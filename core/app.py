@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, abort, g, request
 from flask_babel import get_locale
+from flask_babel import refresh as babel_refresh
 
 from core.config import load_config
 from core.db import db
@@ -59,6 +60,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         """Permission and institution caches live for one request only."""
         for key in [k for k in vars(g) if k.startswith("_township_")]:
             delattr(g, key)
+        # Flask-Babel keeps the locale on the app context, which a test client shares
+        # between requests; a new request must choose its language again
+        babel_refresh()
 
     from core.cli import register_commands
 
