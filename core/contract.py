@@ -106,9 +106,12 @@ class DashboardFigure:
     """A number on the township dashboard."""
 
     label: str
-    value: Any
+    value: Any = None
     link: str | None = None
     level: str = "info"  # info | warning | danger | success
+    #: a chart (markup the plugin built, e.g. inline SVG; escape what users typed),
+    #: shown full width under the numbers instead of a value
+    chart: Any = None
 
 
 @dataclass(frozen=True)

@@ -833,7 +833,7 @@ def dashboard_figures(township: OrgUnit) -> list:
         ),
         DashboardFigure(
             label=_("Training: compliance by village"),
-            value=village_chart(report, width=360, bar=12),
+            chart=village_chart(report, width=360, bar=12),
             link=link,
             level="info",
         ),

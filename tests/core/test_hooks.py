@@ -281,8 +281,11 @@ def test_township_dashboard_figures(app, db, township):
 
     db.session.add(ExampleNote(township_id=township.id, title="n"))
     db.session.commit()
-    figures = state(app).hook.township_dashboard_figures(township=township, session=db.session)
-    assert [f.value for group in figures for f in group] == [1]
+    from admin.dashboard import plugin_figures
+
+    assert plugin_figures(township) == []  # asked only where the plugin is enabled
+    set_enabled(township, "example", True)
+    assert [(f.label, f.value) for f in plugin_figures(township)] == [("示例笔记", 1)]
 
 
 def test_township_demo_data(app, db):
