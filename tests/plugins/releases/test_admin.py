@@ -313,3 +313,22 @@ def test_every_admin_page_renders_for_an_officer(client, staff, db, officer, mak
         assert client.get(f"/admin/{endpoint}/new/").status_code == 200, endpoint
     assert client.get(f"/admin/releases_products/edit/?id={product.id}").status_code == 200
     assert client.get("/admin/").status_code == 200  # the dashboard with the plugin's figures
+
+
+def test_an_officer_withdraws_a_release_with_a_reason(
+    client, staff, db, officer, make_product, make_batch
+):
+    product = make_product()
+    batch = make_batch()
+    services.publish_batch(batch.id)
+    db.session.commit()
+    staff.login(officer)
+    assert "Withdraw" in client.get("/admin/releases_products/").get_data(as_text=True)
+    url = f"/admin/releases_products/withdraw/?id={product.id}"
+    assert client.post(url, data={"reason": " "}).status_code == 400
+    db.session.refresh(product)
+    assert product.status == ProductStatus.published
+    assert client.post(url, data={"reason": "价格有误"}).status_code == 303
+    db.session.refresh(product)
+    assert product.status == ProductStatus.withdrawn and product.withdrawn_reason == "价格有误"
+    assert client.get("/admin/releases_products/withdraw/?id=999999").status_code == 404

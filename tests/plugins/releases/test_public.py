@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from plugins.releases import services
 from plugins.releases.models import (
@@ -197,3 +197,21 @@ def test_a_topic_request_needs_a_topic(client, db, enabled):
     assert response.status_code == 400
     assert db.session.scalar(select(TopicRequest)) is None
     assert client.get("/t/east/releases/ask/EAST-T260101-XXXXXXXX").status_code == 404
+
+
+def test_topic_requests_are_rate_limited_with_a_friendly_page(app, db, enabled):
+    from tests.core.test_health import built_app
+
+    with built_app(
+        app, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", WTF_CSRF_ENABLED=False
+    ) as other:
+        client = other.test_client()
+        assert client.get("/t/east/releases/ask").status_code == 200  # the form does not count
+        answers = [
+            client.post("/t/east/releases/ask", data={"topic": f"话题{i}"}).status_code
+            for i in range(6)
+        ]
+        assert answers == [303] * 5 + [429]
+        html = client.post("/t/east/releases/ask", data={"topic": "再来"}).get_data(as_text=True)
+        assert 'id="topic-form"' in html
+    assert db.session.scalar(select(func.count(TopicRequest.id))) == 5
