@@ -53,10 +53,17 @@ SETTINGS: dict[str, Setting] = {
         15, "How long the active scheduler's lease lasts; a standby takes over after it."
     ),
     "SWEEP_SECONDS": Setting(
-        120, "How often pending tasks whose message may be lost are sent again."
+        120,
+        "Interval of the `core.resend_sweep` job, which sends again pending tasks whose "
+        "message may be lost (an admin may override the job's schedule).",
     ),
     "SWEEP_GRACE_SECONDS": Setting(
-        60, "How old a pending task must be before the sweep sends it again."
+        60,
+        "How old a pending task must be before the sweep sends it again; keep it longer "
+        "than the slowest task, or a running task is sent twice (one copy rolls back).",
+    ),
+    "SCHEDULER_POLL_SECONDS": Setting(
+        5, "How often the active scheduler looks for schedules an admin changed."
     ),
     "DEFAULT_TIMEZONE": Setting("Asia/Shanghai", "Time zone of new townships."),
     "DEFAULT_LOCALE": Setting("zh_CN", "Interface language: `zh_CN` or `en`."),

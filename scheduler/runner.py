@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from core.db import db, utcnow
 from core.models import JobRun, JobSchedule
@@ -117,7 +118,14 @@ def fire(
                 run.message = "the job or its actor is no longer declared by any plugin"
                 db.session.commit()
                 return run.outcome
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:  # another scheduler recorded this due time first
+                db.session.rollback()
+                log.warning(
+                    "job %s already fired for %s elsewhere; not firing", job_id, scheduled_for
+                )
+                return None
             try:
                 lazy.send(**(spec.kwargs or {}))
             except Exception as exc:  # the broker may be down; the next due time retries

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import db, utcnow
@@ -75,7 +75,11 @@ class JobRun(db.Model):
     """One firing of a scheduled job: when it was due, when it fired, what came of it."""
 
     __tablename__ = "core_job_run"
-    __table_args__ = (Index("ix_core_job_run_job_fired", "job_id", "fired_at"),)
+    __table_args__ = (
+        Index("ix_core_job_run_job_fired", "job_id", "fired_at"),
+        # one firing per due time, enforced by the database even if two schedulers fire
+        UniqueConstraint("job_id", "scheduled_for"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[str] = mapped_column(String(120))

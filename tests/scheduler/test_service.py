@@ -249,3 +249,17 @@ def test_runs_older_than_thirty_days_are_deleted(db):
     db.session.commit()
     assert runner.prune_runs() == 2
     assert [(now - r.fired_at).days for r in runs(db)] == [29, 0]
+
+
+def test_the_database_refuses_a_second_firing_of_one_due_time(app, db, monkeypatch):
+    """Even if the check before firing is passed twice (two schedulers in a split
+    brain), the unique (job, due time) index lets only one message out."""
+    broker = app.extensions["township_broker"]
+    service = SchedulerService(app, lease_seconds=5)
+    assert service.lease.acquire()
+    monkeypatch.setattr(runner, "_already_ran", lambda job_id, scheduled_for: False)
+    due = datetime(2025, 3, 5, 2, 0, tzinfo=UTC)
+    assert runner.fire("example.tick", due, service=service) == "ok"
+    assert runner.fire("example.tick", due, service=service) is None
+    assert broker.queues["example"].qsize() == 1
+    assert len(runs(db)) == 1

@@ -25,7 +25,8 @@ def upgrade():
     sa.Column('holder', sa.String(length=120), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('message', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_core_job_run'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_core_job_run')),
+    sa.UniqueConstraint('job_id', 'scheduled_for', name=op.f('uq_core_job_run_job_id_scheduled_for')),
     )
     with op.batch_alter_table('core_job_run', schema=None) as batch_op:
         batch_op.create_index('ix_core_job_run_job_fired', ['job_id', 'fired_at'], unique=False)
