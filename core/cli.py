@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 
 import click
@@ -357,7 +356,4 @@ def _add_process_commands() -> None:
     main.add_command(scheduler_command, "scheduler")
 
 
-try:
-    _add_process_commands()
-except ImportError as exc:  # pragma: no cover - during development of those modules
-    print(f"township: {exc}", file=sys.stderr)
+_add_process_commands()
