@@ -306,9 +306,8 @@ class ProductView(TownshipModelView):
     def _list_link(self, context, model, name):
         if model.status == ProductStatus.published:
             url = url_for(".withdraw_view", id=model.id)
-            return Markup(
-                f'{escape(model.title)} <a class="small" href="{url}">{escape(_("Withdraw"))}</a>'
-            )
+            label = escape(_("Withdraw"))
+            return Markup(f'{escape(model.title)} <a class="small" href="{url}">{label}</a>')
         return model.title
 
     column_formatters = {"title": _list_link}
@@ -473,7 +472,8 @@ class BatchView(ReadOnlyMixin, TownshipModelView):
     def _checklist_link(self, context, model, name):
         url = url_for("releases_checklist.index", batch=model.id)
         channels = escape(_channels(self, context, model, name))
-        return Markup(f'{channels} <a href="{url}">{escape(_("Checklist"))}</a>')
+        label = escape(_("Checklist"))
+        return Markup(f'{channels} <a href="{url}">{label}</a>')
 
     column_formatters = {"lateness_seconds": _lateness, "channels": _checklist_link}
 

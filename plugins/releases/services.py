@@ -30,6 +30,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from core.access import can
 from core.calendar import WorkingCalendar
@@ -412,6 +413,7 @@ def publish_batch(batch_id: int, now: datetime | None = None) -> bool:
     products = db.session.scalars(
         select(Product)
         .where(Product.township_id == batch.township_id, Product.status == ProductStatus.approved)
+        .options(selectinload(Product.approved_by))
         .order_by(Product.approved_at, Product.id)
     ).all()
     for product in products:
