@@ -126,7 +126,7 @@ class CollectedItem(db.Model):
     category: Mapped[str] = mapped_column(String(64), index=True)
     #: the day the information stops being useful (时效)
     useful_until: Mapped[date | None] = mapped_column(index=True)
-    collected_on: Mapped[date] = mapped_column(default=date.today)
+    collected_on: Mapped[date] = mapped_column(default=date.today, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     township: Mapped[OrgUnit] = relationship()
@@ -234,7 +234,9 @@ class ArchiveEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     township_id: Mapped[int] = _township_fk()
-    kind: Mapped[ArchiveKind] = mapped_column(Enum(ArchiveKind, native_enum=False, length=16))
+    kind: Mapped[ArchiveKind] = mapped_column(
+        Enum(ArchiveKind, native_enum=False, length=16), index=True
+    )
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("releases_batch.id"), index=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("releases_product.id"), index=True)
     title: Mapped[str] = mapped_column(String(200), default="")
@@ -243,7 +245,7 @@ class ArchiveEntry(db.Model):
     approved_by: Mapped[str] = mapped_column(String(120), default="")
     channels: Mapped[list] = mapped_column(JSON, default=list)
     reason: Mapped[str] = mapped_column(Text, default="")
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     township: Mapped[OrgUnit] = relationship()
 
@@ -350,7 +352,7 @@ class TopicRequest(db.Model):
     #: how to reach the citizen (never shown publicly)
     contact: Mapped[str] = mapped_column(String(120), default="")
     submitted_on: Mapped[date]
-    due_on: Mapped[date]
+    due_on: Mapped[date] = mapped_column(index=True)
     status: Mapped[TopicStatus] = mapped_column(
         Enum(TopicStatus, native_enum=False, length=16), default=TopicStatus.open
     )

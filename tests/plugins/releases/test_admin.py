@@ -332,3 +332,28 @@ def test_an_officer_withdraws_a_release_with_a_reason(
     db.session.refresh(product)
     assert product.status == ProductStatus.withdrawn and product.withdrawn_reason == "价格有误"
     assert client.get("/admin/releases_products/withdraw/?id=999999").status_code == 404
+
+
+def test_the_admin_sees_that_a_release_was_late_and_by_how_much(
+    client, staff, db, officer, make_batch
+):
+    with time_machine.travel(datetime(2026, 11, 1, 1, 0, tzinfo=UTC), tick=False):
+        batch = make_batch()
+    with time_machine.travel(datetime(2026, 11, 1, 3, 25, tzinfo=UTC), tick=False):
+        services.publish_batch(batch.id)
+        db.session.commit()
+    staff.login(officer)
+    html = client.get("/admin/releases_batches/").get_data(as_text=True)
+    assert "2 h 25 min late" in html
+
+
+def test_demo_data_is_idempotent_and_public(client, db, enabled):
+    from plugins.releases.demo import seed
+
+    seed(enabled)
+    db.session.commit()
+    seed(enabled)
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Product.id))) == 1
+    assert "本月葡萄种植户致富信息" in client.get("/t/east/releases/").get_data(as_text=True)
+    assert "耕地地力保护补贴发放" in client.get("/t/east/releases/board").get_data(as_text=True)
