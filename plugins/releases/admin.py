@@ -119,8 +119,27 @@ STAGE_LABELS = {
 }
 
 
+PRODUCT_STATUS_LABELS = {
+    ProductStatus.draft: _l("Draft"),
+    ProductStatus.submitted: _l("Waiting for approval"),
+    ProductStatus.approved: _l("Approved, waiting for the next release"),
+    ProductStatus.published: _l("Published"),
+    ProductStatus.withdrawn: _l("Withdrawn"),
+}
+
+
+def _source(view, context, model, name) -> str:
+    return str(_SourceLabel(model.source))
+
+
+def _product_status(view, context, model, name) -> str:
+    return str(PRODUCT_STATUS_LABELS[model.status])
+
+
 class ItemView(TownshipModelView):
     """Collected items (信息采集): source channel, category, how long they stay useful."""
+
+    column_formatters = {"source": _source}
 
     def scaffold_form(self):
         form_class = super().scaffold_form()
@@ -310,7 +329,7 @@ class ProductView(TownshipModelView):
             return Markup(f'{escape(model.title)} <a class="small" href="{url}">{label}</a>')
         return model.title
 
-    column_formatters = {"title": _list_link}
+    column_formatters = {"title": _list_link, "status": _product_status}
 
 
 class CategoryView(TownshipModelView):

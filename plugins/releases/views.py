@@ -26,6 +26,7 @@ from core.extensions import limiter
 from plugins.releases import services
 from plugins.releases.models import (
     CHANNEL_LABELS,
+    SOURCE_LABELS,
     BatchStatus,
     Disclosure,
     DisclosureCategory,
@@ -33,6 +34,7 @@ from plugins.releases.models import (
     ProductStatus,
     ReleaseBatch,
     ReleaseChannel,
+    SourceChannel,
     TopicStatus,
 )
 
@@ -52,6 +54,13 @@ def _page() -> int:
 def channel_label(code: str) -> str:
     """The zh_CN or English label of a release channel."""
     zh, en = CHANNEL_LABELS[ReleaseChannel(code)]
+    return en if str(get_locale() or "zh_CN").startswith("en") else zh
+
+
+@bp.app_template_filter("releases_source")
+def source_label(code: str) -> str:
+    """The zh_CN or English label of a source channel."""
+    zh, en = SOURCE_LABELS[SourceChannel(code)]
     return en if str(get_locale() or "zh_CN").startswith("en") else zh
 
 

@@ -356,4 +356,7 @@ def test_demo_data_is_idempotent_and_public(client, db, enabled):
     db.session.commit()
     assert db.session.scalar(select(func.count(Product.id))) == 1
     assert "本月葡萄种植户致富信息" in client.get("/t/east/releases/").get_data(as_text=True)
+    product = db.session.scalar(select(Product))
+    page = client.get(f"/t/east/releases/p/{product.id}").get_data(as_text=True)
+    assert 'id="sources"' in page and "农业频道《致富经》" in page
     assert "耕地地力保护补贴发放" in client.get("/t/east/releases/board").get_data(as_text=True)
