@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 
 import click
 from flask import current_app
@@ -90,15 +89,15 @@ def serve(host, port, threads, no_demo):
     click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="township")
 
-    def _stop(signum, frame):
-        threading.Thread(target=server.close, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
+    # SIGTERM stops like Ctrl+C: the server loop ends in the main thread, then the
+    # scheduler releases its lease and the embedded worker finishes its messages
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        server.close()
         for stop in reversed(stoppers):
             stop()
         click.echo("Stopped.")
