@@ -19,9 +19,8 @@ from admin.views import SecureViewMixin
 from core.calendar import uncovered_years
 from core.contract import DashboardFigure
 from core.db import db
-from core.institutions import enabled_keys
+from core.institutions import enabled_hook
 from core.models import OPEN_STATUSES, Case, OrgUnit, User
-from core.plugins import CORE_KEY, state
 
 #: how far ahead "due soon" candidates are looked for (more than any threshold in days)
 DUE_SOON_HORIZON_DAYS = 40
@@ -46,14 +45,7 @@ class TownshipDashboard:
 
 def plugin_figures(township: OrgUnit) -> list[DashboardFigure]:
     """Figures from ``township_dashboard_figures``, asking only plugins the township enabled."""
-    township_state = state()
-    enabled = enabled_keys(township.id)
-    skipped = [
-        loaded.obj
-        for key, loaded in township_state.plugins.items()
-        if key != CORE_KEY and key not in enabled
-    ]
-    caller = township_state.pm.subset_hook_caller("township_dashboard_figures", skipped)
+    caller = enabled_hook("township_dashboard_figures", township.id)
     figures: list[DashboardFigure] = []
     for group in caller(township=township, session=db.session):
         figures.extend(group or ())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,22 @@ class DashboardFigure:
     #: a chart (markup the plugin built, e.g. inline SVG; escape what users typed),
     #: shown full width under the numbers instead of a value
     chart: Any = None
+
+
+@dataclass(frozen=True)
+class ArchivalRecord:
+    """A record an institution produced that belongs in the archive (立卷归档)."""
+
+    #: key of the plugin that produced it
+    source: str
+    #: unique within the source, e.g. ``"release-batch:12"`` (the archive files it once)
+    reference: str
+    kind: str
+    title: str
+    produced_at: datetime
+    summary: str = ""
+    #: where staff can see the original, if anywhere
+    url: str | None = None
 
 
 @dataclass(frozen=True)

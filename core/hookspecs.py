@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from core.contract import (
         AdminView,
+        ArchivalRecord,
         CaseKind,
         DashboardFigure,
         JobSpec,
@@ -193,6 +194,17 @@ def township_case_overdue(case: Case) -> None:
 @hookspec
 def township_case_closed(case: Case) -> None:
     """React: a case was closed (e.g. the archives institution files it)."""
+
+
+@hookspec
+def township_record_produced(township: OrgUnit, record: ArchivalRecord) -> None:
+    """React: an institution produced a record that belongs in the archive (立卷).
+
+    Called by the producing plugin through :func:`core.institutions.enabled_hook`,
+    so only plugins the township enabled hear it (an archives institution files
+    the record). Called inside the producer's transaction: what the receiver
+    writes commits with the record, once; file by ``record.reference`` idempotently.
+    """
 
 
 @hookspec

@@ -62,3 +62,16 @@ def set_enabled(township: OrgUnit, key: str, enabled: bool, by: User | None = No
     if has_app_context():
         g.pop("_township_enabled", None)
     state().hook.township_institution_toggled(township=township, plugin_key=key, enabled=enabled)
+
+
+def enabled_hook(name: str, township_id: int):
+    """A caller of hook ``name`` that skips the plugins the township has not enabled
+    (the core always answers)."""
+    township_state = state()
+    enabled = enabled_keys(township_id)
+    skipped = [
+        loaded.obj
+        for key, loaded in township_state.plugins.items()
+        if key != CORE_KEY and key not in enabled
+    ]
+    return township_state.pm.subset_hook_caller(name, skipped)

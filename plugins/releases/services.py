@@ -34,8 +34,9 @@ from sqlalchemy.orm import selectinload
 
 from core.access import can
 from core.calendar import WorkingCalendar
+from core.contract import ArchivalRecord
 from core.db import db, utcnow
-from core.institutions import townships_enabling
+from core.institutions import enabled_hook, townships_enabling
 from core.models import Membership, OrgUnit, User
 from core.notifications import notify
 from core.policies import get_policy
@@ -422,6 +423,7 @@ def publish_batch(batch_id: int, now: datetime | None = None) -> bool:
         product.published_at = now
     db.session.flush()
     archive_release(batch, products, now)
+    hand_to_archives(batch, products, now)
     batch.product_count = len(products)
     batch.empty = not products
     batch.lateness_seconds = max(0, int((now - batch.scheduled_for).total_seconds()))
@@ -460,6 +462,22 @@ def archive_release(batch: ReleaseBatch, products: list[Product], now: datetime)
                 recorded_at=now,
             )
         )
+
+
+def hand_to_archives(batch: ReleaseBatch, products: list[Product], now: datetime) -> None:
+    """Offer the release to the archives institution, if the township enabled one
+    (the ``township_record_produced`` hook; in the publishing transaction)."""
+    township = db.session.get(OrgUnit, batch.township_id)
+    titles = "; ".join(p.title for p in products) or "(empty release)"
+    record = ArchivalRecord(
+        source="releases",
+        reference=f"release-batch:{batch.id}",
+        kind="release",
+        title=f"{township.name} {batch.scheduled_for:%Y-%m} release",
+        produced_at=now,
+        summary=titles[:2000],
+    )
+    enabled_hook("township_record_produced", township.id)(township=township, record=record)
 
 
 def officers(township_id: int) -> list[User]:

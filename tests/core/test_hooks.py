@@ -308,3 +308,22 @@ def test_township_cli_commands(app):
 
 def test_township_app_created(app):
     assert app.jinja_env.globals["example_loaded"] is True
+
+
+def test_township_record_produced(app, db, township, other_township):
+    from datetime import UTC, datetime
+
+    from core.contract import ArchivalRecord
+    from core.institutions import enabled_hook
+
+    record = ArchivalRecord(
+        source="core", reference="case:1", kind="case", title="t", produced_at=datetime.now(UTC)
+    )
+    example_plugin.EVENTS.clear()
+    set_enabled(township, "example", True)
+    enabled_hook("township_record_produced", township.id)(township=township, record=record)
+    enabled_hook("township_record_produced", other_township.id)(
+        township=other_township, record=record
+    )
+    assert example_plugin.EVENTS[-1] == ("record", (township.id, "core", "case:1"))
+    assert ("record", (other_township.id, "core", "case:1")) not in example_plugin.EVENTS

@@ -129,6 +129,11 @@ def township_case_closed(case):
 
 
 @hookimpl
+def township_record_produced(township, record):
+    EVENTS.append(("record", (township.id, record.source, record.reference)))
+
+
+@hookimpl
 def township_institution_toggled(township, plugin_key, enabled):
     EVENTS.append(("toggled", (township.id, plugin_key, enabled)))
 

@@ -195,3 +195,28 @@ def test_the_due_sweep_job_and_the_publish_task_run_on_the_worker(
     batch = db.session.scalar(select(ReleaseBatch))
     assert batch.status == BatchStatus.published and batch.product_count == 1
     assert batch.lateness_seconds == 300
+
+
+def test_a_published_release_is_offered_to_an_enabled_archive_institution(
+    db, township, make_product, make_batch
+):
+    """The example plugin stands in for an archives institution: it hears of the
+    release only once the township enabled it."""
+    from core.institutions import set_enabled
+    from tests import example_plugin
+
+    make_product("产品")
+    first = make_batch()
+    example_plugin.EVENTS.clear()
+    assert services.publish_batch(first.id)
+    db.session.commit()
+    assert [e for e in example_plugin.EVENTS if e[0] == "record"] == []
+
+    set_enabled(township, "example", True)
+    make_product("产品二")
+    second = make_batch()
+    assert services.publish_batch(second.id)
+    db.session.commit()
+    assert ("record", (township.id, "releases", f"release-batch:{second.id}")) in (
+        example_plugin.EVENTS
+    )
