@@ -127,7 +127,6 @@ PASSTHROUGH_PREFIXES = (
     "SEND_FILE_",
     "JSON",
     "MAX_COOKIE_SIZE",
-    "TOWNSHIP_",
 )
 
 
@@ -198,10 +197,6 @@ def load_config(app, overrides: dict[str, Any] | None = None) -> None:
         )
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DEFAULT_TIMEZONE"]
-    if not app.config.get("TESTING") and "SESSION_COOKIE_SECURE" not in env:
-        # Secure cookies unless the operator serves plain HTTP on purpose (the default
-        # embedded mode on 127.0.0.1 does).
-        app.config.setdefault("SESSION_COOKIE_SECURE", False)
 
     missing = [key for key in REQUIRED_KEYS if not app.config.get(key)]
     if missing:

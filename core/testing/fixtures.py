@@ -138,11 +138,9 @@ def db(app) -> Iterator:
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(delete(table))
-        from core.tasks import broker as _broker  # noqa: F401
-
-        b = app.extensions["township_broker"]
-        if hasattr(b, "flush_all"):
-            b.flush_all()
+        broker = app.extensions["township_broker"]
+        if hasattr(broker, "flush_all"):  # the embedded StubBroker
+            broker.flush_all()
 
 
 @pytest.fixture
