@@ -561,7 +561,7 @@ def test_openapi_needs_no_token(client):
 
 
 def test_token_requests_need_no_csrf_token_when_csrf_is_on(app, db, clerk, township):
-    from tests.core.test_health import built_app
+    from core.testing.fixtures import built_app
 
     with built_app(app, WTF_CSRF_ENABLED=True) as other:
         response = Api(other.test_client(), create_token(clerk, "csrf")[1]).post(

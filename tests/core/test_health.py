@@ -3,59 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from core.testing.fixtures import amqp_url, redis_url, require_service
+from core.testing.fixtures import amqp_url, built_app, redis_url, require_service
 
 #: a port nothing listens on: connections are refused at once
 CLOSED_REDIS = "redis://127.0.0.1:1/0"
 CLOSED_AMQP = "amqp://guest:s3cret-pw@127.0.0.1:1/%2F"
 CLOSED_DATABASE = "postgresql://postgres:s3cret-pw@127.0.0.1:1/township"
-
-
-@contextmanager
-def built_app(app, **overrides) -> Iterator:
-    """A second app like the session's (same database unless overridden), for one test.
-
-    Puts back what building an app changes globally (dramatiq's default broker, the
-    actors' last binding and the shared rate limiter), so the session's app is
-    unaffected afterwards.
-    """
-    import dramatiq
-
-    from core import create_app
-    from core.db import db
-    from core.extensions import limiter
-    from core.tasks import declared_actors
-
-    saved_limiter = dict(vars(limiter))
-    saved_broker = dramatiq.get_broker()
-    saved_bindings = {lazy: lazy._actor for lazy in declared_actors().values()}
-    config = {
-        key: app.config[key]
-        for key in ("TESTING", "SECRET_KEY", "DATABASE_URL", "SERVER_NAME", "EXTRA_PLUGINS")
-    }
-    config.update(
-        WTF_CSRF_ENABLED=False,
-        RATELIMIT_ENABLED=False,
-        EMBEDDED_SCHEDULER=False,
-    )
-    config.update(overrides)
-    other = create_app(config)
-    try:
-        yield other
-    finally:
-        with other.app_context():
-            db.engine.dispose()
-        other.extensions["township_broker"].close()
-        dramatiq.set_broker(saved_broker)
-        for lazy, bound in saved_bindings.items():
-            lazy._actor = bound
-        vars(limiter).clear()
-        vars(limiter).update(saved_limiter)
 
 
 def test_healthz_answers_while_the_process_runs(client):

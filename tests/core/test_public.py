@@ -17,7 +17,7 @@ from core.cases import (
 )
 from core.institutions import set_enabled
 from core.models import CaseStatus, Person
-from tests.core.test_health import built_app
+from core.testing.fixtures import built_app
 
 APPLICANT = "张三丰"
 PHONE = "13812345678"

@@ -200,7 +200,7 @@ def test_a_topic_request_needs_a_topic(client, db, enabled):
 
 
 def test_topic_requests_are_rate_limited_with_a_friendly_page(app, db, enabled):
-    from tests.core.test_health import built_app
+    from core.testing.fixtures import built_app
 
     with built_app(
         app, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", WTF_CSRF_ENABLED=False
