@@ -26,7 +26,15 @@ from admin.timeliness import prime, timeliness_of
 from admin.views import TownshipModelView, township_choices
 from core import cases as services
 from core.access import can
-from core.cases import STATUS_LABELS, TRANSITIONS, CaseError, compute_due
+from core.cases import (
+    EVENT_LABELS,
+    FIELD_LABELS,
+    STATUS_LABELS,
+    TRANSITIONS,
+    UNIT_LABELS,
+    CaseError,
+    compute_due,
+)
 from core.db import db
 from core.models import (
     OPEN_STATUSES,
@@ -34,6 +42,7 @@ from core.models import (
     CaseEvent,
     CaseStatus,
     ExtensionRequest,
+    LimitUnit,
     Membership,
     OrgUnit,
     Person,
@@ -301,6 +310,57 @@ class CaseView(TownshipModelView):
         ), (400 if request.method == "POST" else 200)
 
     # -- details ----------------------------------------------------------
+    @staticmethod
+    def readable_trail(events: list[CaseEvent]) -> list[dict[str, Any]]:
+        """The trail as a clerk reads it: translated actions, field names and statuses,
+        people and departments by name (two queries for the whole trail)."""
+        ids: dict[str, set[int]] = {"handler_id": set(), "department_id": set()}
+        for event in events:
+            for change in (event.before or {}, event.after or {}):
+                for key in ids:
+                    if isinstance(change.get(key), int):
+                        ids[key].add(change[key])
+        users = dict(
+            db.session.execute(
+                select(User.id, User.name).where(User.id.in_(ids["handler_id"]))
+            ).all()
+        )
+        units = dict(
+            db.session.execute(
+                select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids["department_id"]))
+            ).all()
+        )
+
+        def value(key: str, raw: Any) -> Any:
+            if raw is None:
+                return "–"
+            if key == "status" and raw in CaseStatus.__members__:
+                return STATUS_LABELS[CaseStatus(raw)]
+            if key == "limit_unit" and raw in LimitUnit.__members__:
+                return UNIT_LABELS[LimitUnit(raw)]
+            if key == "kind":
+                return kind_label(raw)
+            if key == "handler_id":
+                return users.get(raw, raw)
+            if key == "department_id":
+                return units.get(raw, raw)
+            return raw
+
+        def readable(change: dict | None) -> list[tuple[Any, Any]]:
+            return [(FIELD_LABELS.get(k, k), value(k, v)) for k, v in (change or {}).items()]
+
+        return [
+            {
+                "at": event.at,
+                "actor": event.actor,
+                "action": EVENT_LABELS.get(event.action, event.action),
+                "before": readable(event.before),
+                "after": readable(event.after),
+                "note": event.note,
+            }
+            for event in events
+        ]
+
     @expose("/details/")
     def details_view(self):
         case = self.get_one(request.args.get("id", ""))
@@ -319,7 +379,7 @@ class CaseView(TownshipModelView):
         return self.render(
             "admin/township/case_details.html",
             case=case,
-            events=events,
+            events=self.readable_trail(events),
             due=compute_due(case),
             timeliness=timeliness_of(case),
             timeliness_labels=TIMELINESS_LABELS,

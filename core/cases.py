@@ -61,6 +61,50 @@ STATUS_LABELS = {
 }
 
 
+#: what each trail entry's ``action`` means, for people
+EVENT_LABELS = {
+    "registered": _l("Registered"),
+    "accepted": _l("Accepted"),
+    "assigned": _l("Handler and department assigned"),
+    "started": _l("Work started"),
+    "resumed": _l("Resumed after waiting for the citizen"),
+    "paused": _l("Waiting for the citizen"),
+    "forwarded": _l("Forwarded"),
+    "extension_requested": _l("Extension requested"),
+    "extended": _l("Extension approved"),
+    "extension_refused": _l("Extension refused"),
+    "resolved": _l("Resolved"),
+    "delivered": _l("Delivered"),
+    "closed": _l("Closed"),
+    "reopened": _l("Reopened"),
+}
+
+#: the case fields a trail entry may show, for people
+FIELD_LABELS = {
+    "status": _l("Status"),
+    "kind": _l("Kind"),
+    "title": _l("Title"),
+    "accepted_on": _l("Accepted on"),
+    "limit_amount": _l("Time limit"),
+    "limit_unit": _l("Unit"),
+    "limit_max_amount": _l("Longest extension"),
+    "due_on": _l("Due date"),
+    "handler_id": _l("Handler"),
+    "department_id": _l("Department"),
+    "paused_since": _l("Paused since"),
+    "paused_working_days": _l("Working days paused"),
+    "result": _l("Result"),
+    "delivery_note": _l("Delivery"),
+    "closed_at": _l("Closed at"),
+    "amount": _l("New limit"),
+}
+
+UNIT_LABELS = {
+    LimitUnit.working_days: _l("working days"),
+    LimitUnit.calendar_days: _l("calendar days"),
+}
+
+
 class CaseError(ValueError):
     """A case operation that is not allowed; ``str(exc)`` is the message for the user."""
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core.cases import EVENT_LABELS
 from core.models import Case, CaseEvent, CaseStatus, ExtensionRequest
 from tests.admin.conftest import field_has_error, text
 
@@ -134,7 +135,7 @@ def test_a_case_walks_through_its_life(client, staff, clerk, leader, township, s
         "closed",
         "reopened",
     ):
-        assert f"<td>{action}</td>" in page
+        assert f"<td>{EVENT_LABELS[action]}</td>" in page  # in words, in English
 
 
 def test_bad_extension_amount_changes_nothing(client, staff, clerk, township, db):
