@@ -35,6 +35,7 @@ from core.cases import (
     accept_case,
     assign_case,
     close_case,
+    decide_extension,
     deliver_case,
     forward_case,
     register_case,
@@ -54,6 +55,7 @@ from core.models import (
     Case,
     CaseEvent,
     CaseStatus,
+    ExtensionRequest,
     OrgUnit,
     Person,
     UnitKind,
@@ -772,6 +774,23 @@ def _run_extension(case: Case, user: User, fields: Fields):
     return request_extension(case, user, amount, reason)
 
 
+def _run_decide(case: Case, user: User, fields: Fields):
+    """A leader approves or refuses the extension request waiting on this case."""
+    if "approve" not in fields.data:
+        fields.errors["approve"] = _("This field is required.")
+    approve = fields.boolean("approve")
+    note = fields.string("note", max_length=2000) or ""
+    fields.raise_if_invalid()
+    pending = db.session.scalar(
+        select(ExtensionRequest).where(
+            ExtensionRequest.case_id == case.id, ExtensionRequest.approved.is_(None)
+        )
+    )
+    if pending is None:
+        raise CaseError(_("There is no extension request to decide."))
+    return decide_extension(pending, user, approve, note)
+
+
 def _with_text(name: str, service: Callable[[Case, User, str], Any], required: bool = True):
     def run(case: Case, user: User, fields: Fields):
         text = fields.string(name, required=required, max_length=20_000)
@@ -793,6 +812,7 @@ TRANSITIONS: dict[str, Transition] = {
     "wait": Transition(frozenset({"note"}), _with_text("note", wait_for_citizen)),
     "forward": Transition(frozenset({"department", "note"}), _run_forward),
     "request_extension": Transition(frozenset({"amount", "reason"}), _run_extension),
+    "decide_extension": Transition(frozenset({"approve", "note"}), _run_decide),
     "resolve": Transition(frozenset({"result"}), _with_text("result", resolve_case)),
     "deliver": Transition(frozenset({"delivery_note"}), _with_text("delivery_note", deliver_case)),
     "close": Transition(frozenset({"note"}), _with_text("note", close_case, required=False)),

@@ -30,6 +30,10 @@ TRANSITION_FIELDS: dict[str, dict[str, Any]] = {
         "amount": {"type": "integer", "minimum": 1, "description": "The new limit."},
         "reason": {"type": "string"},
     },
+    "decide_extension": {
+        "approve": {"type": "boolean", "description": "true approves, false refuses."},
+        "note": {"type": "string"},
+    },
     "resolve": {"result": {"type": "string"}},
     "deliver": {"delivery_note": {"type": "string"}},
     "close": {"note": {"type": "string"}},
@@ -39,6 +43,7 @@ TRANSITION_REQUIRED: dict[str, list[str]] = {
     "wait": ["note"],
     "forward": ["note"],
     "request_extension": ["amount", "reason"],
+    "decide_extension": ["approve"],
     "resolve": ["result"],
     "deliver": ["delivery_note"],
     "reopen": ["reason"],

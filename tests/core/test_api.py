@@ -568,3 +568,26 @@ def test_token_requests_need_no_csrf_token_when_csrf_is_on(app, db, clerk, towns
             "/api/v1/cases", VALID
         )
     assert response.status_code == 201, response.get_data(as_text=True)
+
+
+def test_a_leader_decides_an_extension_through_the_api(
+    api_as, make_case, township, clerk, leader, db
+):
+    case = make_case(township, clerk, kind="inquiry", accept=True)
+    path = f"/api/v1/cases/{case.id}/transitions"
+    nothing = api_as(leader).post(path, {"action": "decide_extension", "approve": True})
+    assert "no extension request" in assert_json_error(nothing, 409)["message"]
+    asked = api_as(clerk).post(
+        path, {"action": "request_extension", "amount": 30, "reason": "需请示上级"}
+    )
+    assert asked.status_code == 200, asked.get_data(as_text=True)
+    by_clerk = api_as(clerk).post(path, {"action": "decide_extension", "approve": True})
+    assert "leader" in assert_json_error(by_clerk, 409)["message"]
+    missing = api_as(leader).post(path, {"action": "decide_extension"})
+    assert "approve" in assert_json_error(missing, 422)["details"]["fields"]
+    approved = api_as(leader).post(
+        path, {"action": "decide_extension", "approve": True, "note": "同意"}
+    )
+    assert approved.status_code == 200, approved.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).limit_amount == 30
