@@ -185,14 +185,9 @@ class CaseView(TownshipModelView):
     column_sortable_list = ("status", "kind", "receipt_no", "title", "due_on", "received_on")
     column_default_sort = ("id", True)
     action_disallowed_list = ["delete"]
-
-    @property
-    def can_edit(self) -> bool:  # type: ignore[override]
-        return False
-
-    @property
-    def can_delete(self) -> bool:  # type: ignore[override]
-        return False
+    # a case changes only through its transitions (each leaves a trail entry)
+    allow_edit = False
+    allow_delete = False
 
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("name", _l("Cases"))

@@ -144,17 +144,25 @@ class TownshipModelView(SecureViewMixin, ModelView):
         return self._offer_townships(super().edit_form(obj))
 
     # -- permissions ------------------------------------------------------
-    @property
-    def can_create(self) -> bool:  # type: ignore[override]
+    #: what the view offers at all; users also need ``permission_write`` in a township
+    allow_create = True
+    allow_edit = True
+    allow_delete = True
+
+    def _may_write(self) -> bool:
         return self.permission_write is not None and bool(self.township_ids(self.permission_write))
 
     @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return self.allow_create and self._may_write()
+
+    @property
     def can_edit(self) -> bool:  # type: ignore[override]
-        return self.can_create
+        return self.allow_edit and self._may_write()
 
     @property
     def can_delete(self) -> bool:  # type: ignore[override]
-        return self.can_create
+        return self.allow_delete and self._may_write()
 
     # -- scoping ----------------------------------------------------------
     def _scope(self, query):

@@ -57,17 +57,9 @@ PLAN = services.PLAN
 class ReadOnlyMixin:
     """A list and details view only (the archive, the batches)."""
 
-    @property
-    def can_create(self) -> bool:  # type: ignore[override]
-        return False
-
-    @property
-    def can_edit(self) -> bool:  # type: ignore[override]
-        return False
-
-    @property
-    def can_delete(self) -> bool:  # type: ignore[override]
-        return False
+    allow_create = False
+    allow_edit = False
+    allow_delete = False
 
 
 def _writable(permission: str = WRITE) -> list[int]:

@@ -359,17 +359,8 @@ class StudyLogView(TrainingModelView):
     column_default_sort = ("studied_on", True)
     can_view_details = False
 
-    @property
-    def can_create(self) -> bool:  # type: ignore[override]
-        return False
-
-    @property
-    def can_edit(self) -> bool:  # type: ignore[override]
-        return False
-
-    @property
-    def can_delete(self) -> bool:  # type: ignore[override]
-        return bool(self.writable_township_ids())
+    allow_create = False  # entries come from the logging screens
+    allow_edit = False
 
     @action("confirm", _l("Confirm"), _l("Confirm the selected entries?"))
     def action_confirm(self, ids):
