@@ -8,23 +8,6 @@ from datetime import date
 import dramatiq
 import pytest
 
-from core.testing.fixtures import StaffActions
-
-
-class EnglishStaff(StaffActions):
-    """Signs in and switches the interface to English, so tests read English messages
-    whatever catalogs are compiled (zh_CN is the default locale)."""
-
-    def login(self, user, password=None):
-        response = super().login(user) if password is None else super().login(user, password)
-        self.client.post("/lang/en")
-        return response
-
-
-@pytest.fixture
-def staff(client) -> EnglishStaff:
-    return EnglishStaff(client)
-
 
 @pytest.fixture
 def make_case(db) -> Callable:

@@ -7,22 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.testing.fixtures import StaffActions
-
-
-class EnglishStaff(StaffActions):
-    """Signs in and switches to English so assertions read English messages."""
-
-    def login(self, user, password=None):
-        response = super().login(user) if password is None else super().login(user, password)
-        self.client.post("/lang/en")
-        return response
-
-
-@pytest.fixture
-def staff(client) -> EnglishStaff:
-    return EnglishStaff(client)
-
 
 @pytest.fixture
 def enabled(db, township):
@@ -81,12 +65,3 @@ def make_batch(db, enabled) -> Callable:
         return batch
 
     return _make
-
-
-@pytest.fixture(autouse=True)
-def english(db):
-    """Services called outside a request speak the default locale (zh_CN): assert English."""
-    from flask_babel import force_locale
-
-    with force_locale("en"):
-        yield

@@ -90,9 +90,3 @@ def officer(create_user, training_township):
 
 def text(response) -> str:
     return response.get_data(as_text=True)
-
-
-@pytest.fixture(autouse=True)
-def english(app, monkeypatch):
-    """The training tests read messages in English (the zh_CN catalog is the lead's)."""
-    monkeypatch.setitem(app.config, "DEFAULT_LOCALE", "en")
