@@ -41,8 +41,12 @@ HOW_TO_FIX = (
 
 
 @pytest.fixture
-def browser(app):
-    """A fresh visitor: no session cookie, no language chosen yet."""
+def browser(app, monkeypatch):
+    """A fresh visitor: no session cookie, no language chosen yet, and the product's
+    default language (the shared test app asserts English messages elsewhere)."""
+    from core.config import SETTINGS
+
+    monkeypatch.setitem(app.config, "DEFAULT_LOCALE", SETTINGS["DEFAULT_LOCALE"].default)
     return app.test_client()
 
 
