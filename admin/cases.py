@@ -195,7 +195,11 @@ class CaseView(TownshipModelView):
         super().__init__(Case, **kwargs)
 
     column_filters = (
-        "status",
+        FilterEqual(
+            Case.status,
+            _l("Status"),
+            options=[(status.value, label) for status, label in STATUS_LABELS.items()],
+        ),
         FilterEqual(Case.kind, _l("Kind"), options=LazyKindOptions()),
         "due_on",
         "received_on",

@@ -21,3 +21,10 @@ def test_trail_shows_actions_fields_and_names_in_words(db, staff, township, cler
     assert "handler_id" not in trail and "department_id" not in trail
     assert "In progress" in trail and "in_progress" not in trail
     assert "working days" in trail and "working_days" not in trail
+
+
+def test_status_filter_offers_statuses_in_words(db, staff, clerk):
+    staff.login(clerk)
+    page = staff.client.get("/admin/admin_cases/").get_data(as_text=True)
+    # no case is listed: the label can only come from the status filter's options
+    assert "Waiting for the citizen" in page
