@@ -34,7 +34,7 @@ class UnitView(TownshipModelView):
     can_view_details = False
     column_list = ("name", "kind", "code", "township")
     column_labels = {
-        "name": _l("Name"),
+        "name": _l("Unit name"),
         "kind": _l("Kind"),
         "code": _l("Code"),
         "township": _l("Township"),
@@ -57,7 +57,7 @@ class UnitView(TownshipModelView):
             coerce=UnitKind,
             choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
         )
-        form_class.name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+        form_class.name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=120)])
         form_class.code = StringField(
             _l("Code"),
             description=_l("Short and unique, lower-case letters, digits and dashes."),

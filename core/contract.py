@@ -67,19 +67,24 @@ class PolicySpec:
     help: str = ""
 
     def validate(self, value: Any) -> Any:
-        """Return ``value`` converted to the policy's type, or raise ValueError."""
+        """Return ``value`` converted to the policy's type, or raise ValueError with a
+        message for the person who typed it."""
+        from flask_babel import gettext as _
+
         if value is None or value == "":
             if self.default is None:
                 return None
-            raise ValueError("a value is required")
+            raise ValueError(_("A value is required."))
         try:
             converted = self.type(value)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"not a valid {self.type.__name__}: {value!r}") from exc
+            if self.type is int:
+                raise ValueError(_("Not a whole number: %(value)s", value=value)) from exc
+            raise ValueError(_("Not a number: %(value)s", value=value)) from exc
         if self.minimum is not None and converted < self.minimum:
-            raise ValueError(f"must be at least {self.minimum:g}")
+            raise ValueError(_("Must be at least %(n)s.", n=f"{self.minimum:g}"))
         if self.maximum is not None and converted > self.maximum:
-            raise ValueError(f"must be at most {self.maximum:g}")
+            raise ValueError(_("Must be at most %(n)s.", n=f"{self.maximum:g}"))
         return converted
 
 

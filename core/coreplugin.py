@@ -5,6 +5,8 @@ Decision hooks here are ``trylast`` defaults a plugin overrides by answering fir
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from core import __version__, hookimpl
 from core.contract import CaseKind, JobSpec, PluginInfo, PolicySpec, Role
 from core.models import LimitUnit
@@ -96,7 +98,7 @@ def township_policies():
             default=2,
             minimum=0,
             maximum=10,
-            unit="working days",
+            unit=_l("working days"),
         ),
     ]
 

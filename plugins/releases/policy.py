@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from core.contract import PolicySpec
 
 #: 每月发布一次: how many releases a month the plan must achieve (compliance figure)
@@ -17,8 +19,8 @@ POLICIES = [
         default=1,
         minimum=1,
         maximum=31,
-        unit="releases",
-        help="The rule book: information is released once a month.",
+        unit=_l("releases"),
+        help=_l("The rule book: information is released once a month."),
     ),
     PolicySpec(
         TOPIC_ANSWER_DAYS,
@@ -27,7 +29,7 @@ POLICIES = [
         default=15,
         minimum=1,
         maximum=60,
-        unit="working days",
-        help="A citizen's request that a topic be disclosed is answered within this time.",
+        unit=_l("working days"),
+        help=_l("A citizen's request that a topic be disclosed is answered within this time."),
     ),
 ]

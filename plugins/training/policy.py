@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from core.contract import PolicySpec
 
 TOWNSHIP_DAYS = "training.township_study_days"
@@ -22,7 +24,7 @@ POLICIES = [
         type=float,
         minimum=0,
         maximum=31,
-        unit="days",
+        unit=_l("days"),
     ),
     PolicySpec(
         VILLAGE_DAYS,
@@ -32,7 +34,7 @@ POLICIES = [
         type=float,
         minimum=0,
         maximum=31,
-        unit="days",
+        unit=_l("days"),
     ),
     PolicySpec(
         SELF_STUDY_HOURS,
@@ -42,7 +44,7 @@ POLICIES = [
         type=float,
         minimum=0,
         maximum=372,
-        unit="class hours",
+        unit=_l("class hours"),
     ),
     PolicySpec(
         TOWNSHIP_CADRE_PARTICIPATION,
@@ -81,7 +83,7 @@ POLICIES = [
         type=int,
         minimum=0,
         maximum=1_000_000,
-        unit="characters",
+        unit=_l("characters"),
     ),
     PolicySpec(
         PARTY_MEMBER_NOTE_CHARS,
@@ -91,7 +93,7 @@ POLICIES = [
         type=int,
         minimum=0,
         maximum=1_000_000,
-        unit="characters",
-        help="The rule book leaves this figure to the township (“XX”): not set until it is.",
+        unit=_l("characters"),
+        help=_l("The rule book leaves this figure to the township (“XX”): not set until it is."),
     ),
 ]

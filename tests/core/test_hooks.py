@@ -191,7 +191,7 @@ def test_township_policies(app, db, township):
     assert get_policy(township.id, "example.threshold") == 35
     with pytest.raises(ValueError, match="at most 100"):
         set_policy(township.id, "example.threshold", 101)
-    with pytest.raises(ValueError, match="not a valid int"):
+    with pytest.raises(ValueError, match="Not a whole number"):
         set_policy(township.id, "example.threshold", "many")
     db.session.rollback()
     assert get_policy(township.id, "example.threshold") == 35
