@@ -331,7 +331,11 @@ class CategoryView(TownshipModelView):
     column_list = ("name", "builtin", "position")
     form_columns = ("name", "position")
     column_default_sort = ("position", False)
-    column_labels = {"name": _l("Category name"), "builtin": _l("Rule book code"), "position": _l("Order")}
+    column_labels = {
+        "name": _l("Category name"),
+        "builtin": _l("Rule book code"),
+        "position": _l("Order"),
+    }
 
     def get_query(self):
         for township_id in _writable():
