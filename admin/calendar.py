@@ -14,6 +14,7 @@ from sqlalchemy import extract, func, select
 
 from admin.audit import record_audit, snapshot
 from admin.views import TownshipBaseView, township_choices
+from core import clock
 from core.access import can
 from core.calendar import WorkingCalendar, official_years, uncovered_years
 from core.db import db
@@ -23,12 +24,12 @@ MANAGE = "calendar.manage"
 PAGE_SIZE = 50
 
 
-def _month(raw: str | None) -> date:
+def _month(raw: str | None, township=None) -> date:
     try:
         year, month = (int(part) for part in (raw or "").split("-"))
         return date(year, month, 1)
     except ValueError:
-        today = date.today()
+        today = clock.today(township)
         return date(today.year, today.month, 1)
 
 
@@ -40,7 +41,7 @@ class CalendarView(TownshipBaseView):
         return self._page(self.chosen_township(), request.args.get("month"))
 
     def _page(self, township, month_text: str | None):
-        month = _month(month_text)
+        month = _month(month_text, township)
         page = max(request.args.get("page", 0, type=int), 0)
         year = request.args.get("year", month.year, type=int)
         in_year = (CalendarDay.township_id == township.id) & (

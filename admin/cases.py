@@ -7,7 +7,6 @@ Case fields never change through a generic edit form: only the services in
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -25,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin.timeliness import prime, timeliness_of
 from admin.views import TownshipModelView, township_choices
 from core import cases as services
+from core import clock
 from core.access import can
 from core.cases import (
     EVENT_LABELS,
@@ -116,11 +116,15 @@ class TimelinessFilter(BaseSQLAFilter):
     """Open cases whose due date has passed, or that fall due within a few days."""
 
     def apply(self, query, value, alias=None):
-        today = date.today()
+        from flask_login import current_user
+
+        from core.access import visible_township_ids
+
+        ids = visible_township_ids(current_user)
         query = query.filter(Case.status.in_(OPEN_STATUSES), Case.due_on.is_not(None))
         if value == "overdue":
-            return query.filter(Case.due_on < today)
-        return query.filter(Case.due_on >= today)
+            return query.filter(clock.before_today(Case.due_on, Case.township_id, ids))
+        return query.filter(clock.on_or_after_today(Case.due_on, Case.township_id, ids))
 
     def operation(self):
         return _l("is")

@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, select
 
 from admin.timeliness import prime, timeliness_of
 from admin.views import SecureViewMixin
+from core import clock
 from core.calendar import uncovered_years
 from core.contract import DashboardFigure
 from core.db import db
@@ -54,7 +55,6 @@ def plugin_figures(township: OrgUnit) -> list[DashboardFigure]:
 
 def build_dashboards(township_ids: set[int], today: date | None = None) -> list[TownshipDashboard]:
     """Dashboards of these townships in a fixed number of queries (plus the plugins')."""
-    today = today or date.today()
     if not township_ids:
         return []
     townships = db.session.scalars(
@@ -62,7 +62,12 @@ def build_dashboards(township_ids: set[int], today: date | None = None) -> list[
     ).all()
     boards = {t.id: TownshipDashboard(t) for t in townships}
     is_open = Case.status.in_(OPEN_STATUSES)
-    overdue = case((and_(Case.due_on.is_not(None), Case.due_on < today), 1), else_=0)
+    past_due = (
+        Case.due_on < today
+        if today is not None
+        else clock.before_today(Case.due_on, Case.township_id, township_ids)
+    )
+    overdue = case((and_(Case.due_on.is_not(None), past_due), 1), else_=0)
 
     for tid, count, late in db.session.execute(
         select(Case.township_id, func.count(Case.id), func.coalesce(func.sum(overdue), 0))
@@ -76,8 +81,10 @@ def build_dashboards(township_ids: set[int], today: date | None = None) -> list[
         select(Case).where(
             is_open,
             Case.township_id.in_(township_ids),
-            Case.due_on >= today,
-            Case.due_on <= today + timedelta(days=DUE_SOON_HORIZON_DAYS),
+            Case.due_on >= (today or min(clock.today_groups(township_ids))),
+            Case.due_on
+            <= (today or max(clock.today_groups(township_ids)))
+            + timedelta(days=DUE_SOON_HORIZON_DAYS),
         )
     ).all()
     for item in candidates:

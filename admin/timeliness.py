@@ -9,6 +9,7 @@ from datetime import date
 from flask import g
 from sqlalchemy import select
 
+from core import clock
 from core.calendar import WorkingCalendar
 from core.cases import timeliness
 from core.db import db
@@ -55,7 +56,7 @@ def timeliness_of(case: Case, today: date | None = None) -> str:
     calendar and threshold (both loaded once per request for every township)."""
     tid = case.township_id
     calendar = calendars_for([tid])[tid]
-    return timeliness(case, today or date.today(), due_soon_days_for([tid])[tid], calendar)
+    return timeliness(case, today or clock.today(tid), due_soon_days_for([tid])[tid], calendar)
 
 
 def prime(township_ids: Iterable[int]) -> None:

@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import defaultload, lazyload
 
+from core import clock
 from core.access import township_ids_with
 from core.cases import (
     STATUS_LABELS,
@@ -280,7 +281,7 @@ class Fields:
         except (TypeError, ValueError):
             self.errors[name] = _("Must be a date written YYYY-MM-DD.")
             return None
-        if day > date.today():
+        if day > clock.today():
             self.errors[name] = _("The date cannot be in the future.")
             return None
         if day < EARLIEST_DATE:
@@ -395,7 +396,7 @@ def case_json(case: Case, *, detail: bool = False) -> dict[str, Any]:
             else None
         ),
         "due_on": _iso(case.due_on),
-        "overdue": _is_overdue(case, date.today()),
+        "overdue": _is_overdue(case, clock.today(case.township_id)),
         "paused_since": _iso(case.paused_since),
         "result": case.result,
         "delivery_note": case.delivery_note,
@@ -594,7 +595,7 @@ def list_cases():
             is_overdue = and_(
                 Case.status.in_(OPEN_STATUSES),
                 Case.due_on.is_not(None),
-                Case.due_on < date.today(),
+                Case.due_on < clock.today(),
             )
             conditions.append(is_overdue if overdue.lower() in ("true", "1") else not_(is_overdue))
     if errors:

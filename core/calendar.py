@@ -175,6 +175,9 @@ class WorkingCalendar:
 
 def uncovered_years(today: date | None = None) -> list[int]:
     """This year and next, where the official schedule is not yet known."""
-    today = today or date.today()
+    if today is None:
+        from core.clock import today as default_today
+
+        today = default_today()
     known = official_years()
     return [y for y in (today.year, today.year + 1) if y not in known]

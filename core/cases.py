@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from core import clock
 from core.calendar import DueDate, WorkingCalendar
 from core.contract import CaseKind
 from core.db import db, utcnow
@@ -158,7 +159,7 @@ def timeliness(
     calendar: WorkingCalendar | None = None,
 ) -> str:
     """``on_time``, ``due_soon``, ``overdue``, ``paused`` or ``done`` for display and sweeps."""
-    today = today or date.today()
+    today = today or clock.today(case.township_id)
     if case.status not in OPEN_STATUSES:
         return "paused" if case.status == S.waiting else "done"
     if case.due_on is None:
@@ -264,7 +265,7 @@ def make_receipt_number(township: OrgUnit, kind: str) -> str:
     """The core's default receipt number: ``<code>-<yymmdd>-<8 random characters>``."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
     token = "".join(secrets.choice(alphabet) for _ in range(8))
-    return f"{township.code.upper()[:8]}-{date.today():%y%m%d}-{token}"
+    return f"{township.code.upper()[:8]}-{clock.today(township):%y%m%d}-{token}"
 
 
 def register_case(
@@ -295,8 +296,9 @@ def register_case(
         raise CaseError(_l("The applicant is registered in another township."))
     _check_staff(township.id, first_responder, handler)
     _check_department(township.id, department)
-    received_on = received_on or date.today()
-    if received_on > date.today():
+    today = clock.today(township)
+    received_on = received_on or today
+    if received_on > today:
         raise CaseError(_l("The date received cannot be in the future."))
     receipt = state().hook.township_make_receipt_number(township=township, kind=kind)
     case = Case(
@@ -348,8 +350,9 @@ def _accept(case: Case, actor: User, on: date) -> None:
 
 def accept_case(case: Case, actor: User, on: date | None = None) -> Case:
     """Accept the case (受理): the clock starts the day after ``on``."""
-    on = on or date.today()
-    if on > date.today():
+    today = clock.today(case.township_id)
+    on = on or today
+    if on > today:
         raise CaseError(_l("The acceptance date cannot be in the future."))
     if on < case.received_on:
         raise CaseError(_l("A case cannot be accepted before it was received."))
@@ -386,7 +389,7 @@ def start_case(case: Case, actor: User) -> Case:
     if case.status == S.waiting and case.paused_since is not None:
         calendar = WorkingCalendar.for_township(case.township_id)
         total = case.paused_working_days + calendar.working_days_between(
-            case.paused_since, date.today()
+            case.paused_since, clock.today(case.township_id)
         )
         changes = {
             "paused_since": None,
@@ -402,7 +405,7 @@ def wait_for_citizen(case: Case, actor: User, note: str) -> Case:
     """Pause the clock: the citizen must bring something (补正材料)."""
     if not (note or "").strip():
         raise CaseError(_l("Say what the citizen must bring."))
-    _move(case, S.waiting, actor, "paused", note=note, paused_since=date.today())
+    _move(case, S.waiting, actor, "paused", note=note, paused_since=clock.today(case.township_id))
     db.session.commit()
     return case
 

@@ -49,7 +49,10 @@ db = SQLAlchemy(model_class=Base)
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, aware, in UTC (see :mod:`core.clock` for a township's today and times)."""
+    from core.clock import now_utc
+
+    return now_utc()
 
 
 @event.listens_for(Engine, "connect")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from werkzeug.routing import BuildError
 
 from core.calendar import WorkingCalendar
-from core.cases import timeliness
 from core.db import db
 from core.models import OPEN_STATUSES, Case, Membership, User
 from core.notifications import notify
@@ -24,44 +23,88 @@ from core.tasks import actor, enqueue
 log = logging.getLogger(__name__)
 
 
+#: cases handled per transaction by the sweep (memory stays flat whatever the total)
+SWEEP_BATCH = 500
+
+
+def due_soon_limit(calendar: WorkingCalendar, today: date, working_days: int) -> date:
+    """The last due date that counts as "due soon" on ``today``.
+
+    A case is due soon when at most ``working_days`` working days lie in
+    ``(today, due_on]``, i.e. when ``due_on`` comes before the working day after the
+    ``working_days``-th one.
+    """
+    following = calendar.add_working_days(today, working_days + 1).due
+    return following - timedelta(days=1)
+
+
 def sweep_deadlines(today: date | None = None) -> int:
-    """Record a reminder task for every open case that is due soon or overdue and has
-    not been reminded for its current due date. Returns how many were recorded."""
-    today = today or date.today()
+    """Record a reminder task for every open case that turned due soon or overdue and has
+    not been reminded for its current due date. Returns how many were recorded.
+
+    Each township is swept with its own today (its time zone), its own calendar and
+    threshold, computed once; SQL selects only the cases whose reminder is owed, a
+    batch at a time, so neither time nor memory grows with the open cases that are
+    on time or already reminded. ``today`` (tests) overrides every township's today.
+    """
+    from core import clock
+
     count = 0
-    calendars: dict[int, WorkingCalendar] = {}
-    due_soon: dict[int, int] = {}
-    cases = db.session.scalars(
-        select(Case)
-        .where(Case.status.in_(OPEN_STATUSES), Case.due_on.is_not(None))
-        .order_by(Case.id)
+    open_with_due = and_(Case.status.in_(OPEN_STATUSES), Case.due_on.is_not(None))
+    township_ids = db.session.scalars(
+        select(Case.township_id).where(open_with_due).distinct()
     ).all()
-    for case in cases:
-        tid = case.township_id
-        if tid not in calendars:
-            calendars[tid] = WorkingCalendar.for_township(tid)
-            due_soon[tid] = int(get_policy(tid, "core.due_soon_working_days"))
-        state_ = timeliness(case, today, due_soon[tid], calendars[tid])
-        if state_ == "overdue" and case.overdue_reminded_for != case.due_on:
-            case.overdue_reminded_for = case.due_on
-            enqueue(
-                "core.case_reminder",
-                f"case-overdue:{case.id}:{case.due_on}",
-                case_id=case.id,
-                kind="overdue",
-                due_on=case.due_on.isoformat(),
-            )
-            count += 1
-        elif state_ == "due_soon" and case.due_soon_reminded_for != case.due_on:
-            case.due_soon_reminded_for = case.due_on
-            enqueue(
-                "core.case_reminder",
-                f"case-due-soon:{case.id}:{case.due_on}",
-                case_id=case.id,
-                kind="due_soon",
-                due_on=case.due_on.isoformat(),
-            )
-            count += 1
+    for tid in township_ids:
+        day = today or clock.today(tid)
+        calendar = WorkingCalendar.for_township(tid)
+        limit = due_soon_limit(calendar, day, int(get_policy(tid, "core.due_soon_working_days")))
+        in_township = and_(open_with_due, Case.township_id == tid)
+        owed = (
+            (
+                "overdue",
+                Case.overdue_reminded_for,
+                and_(Case.due_on < day),
+            ),
+            (
+                "due_soon",
+                Case.due_soon_reminded_for,
+                and_(Case.due_on >= day, Case.due_on <= limit),
+            ),
+        )
+        for kind, reminded, window in owed:
+            last_id = 0
+            while True:
+                rows = db.session.execute(
+                    select(Case.id, Case.due_on)
+                    .where(
+                        in_township,
+                        window,
+                        or_(reminded.is_(None), reminded != Case.due_on),
+                        Case.id > last_id,
+                    )
+                    .order_by(Case.id)
+                    .limit(SWEEP_BATCH)
+                ).all()
+                if not rows:
+                    break
+                for case_id, due_on in rows:
+                    db.session.execute(
+                        update(Case)
+                        .where(Case.id == case_id)
+                        .values({reminded.key: due_on})
+                        .execution_options(synchronize_session=False)
+                    )
+                    prefix = "case-overdue" if kind == "overdue" else "case-due-soon"
+                    enqueue(
+                        "core.case_reminder",
+                        f"{prefix}:{case_id}:{due_on}",
+                        case_id=case_id,
+                        kind=kind,
+                        due_on=due_on.isoformat(),
+                    )
+                    count += 1
+                last_id = rows[-1][0]
+                db.session.commit()
     db.session.commit()
     return count
 

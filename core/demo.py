@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from core import cases as case_services
+from core import clock
 from core.auth import hash_password
 from core.calendar import WorkingCalendar
 from core.db import db
@@ -159,7 +160,7 @@ def _cases(township: OrgUnit) -> None:
     station = db.session.scalar(
         select(OrgUnit).where(OrgUnit.township_id == township.id, OrgUnit.kind == UnitKind.station)
     )
-    today = date.today()
+    today = clock.today()
     calendar = WorkingCalendar.for_township(township.id)
 
     def working_days_ago(n: int) -> date:

@@ -71,7 +71,7 @@ from apscheduler.triggers.base import BaseTrigger
 from flask import Flask, current_app
 from sqlalchemy import inspect, select, text
 
-from core.db import db
+from core.db import db, utcnow
 from core.models import JobSchedule
 from core.plugins import state
 from scheduler import runner
@@ -228,7 +228,7 @@ class FiringExecutor(ThreadPoolExecutor):
         events = []
         alias = job._jobstore_alias
         for run_time in run_times:
-            late = datetime.now(UTC) - run_time
+            late = utcnow() - run_time
             grace = job.misfire_grace_time
             if grace is not None and late > timedelta(seconds=grace):
                 runner.record_missed(job.id, run_time, late, grace, service=self.service)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+
+from core.db import utcnow
 
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _EVERY = re.compile(r"^every\s+(\d+)\s+(second|minute|hour)s?$", re.IGNORECASE)
@@ -130,7 +132,7 @@ def next_fire_times(
     trigger: BaseTrigger, count: int = 5, now: datetime | None = None
 ) -> list[datetime]:
     """The next ``count`` fire times after ``now`` (fewer if the trigger stops firing)."""
-    now = now or datetime.now(trigger.timezone if hasattr(trigger, "timezone") else None)
+    now = now or utcnow().astimezone(getattr(trigger, "timezone", None) or UTC)
     times: list[datetime] = []
     previous = None
     horizon = now + timedelta(days=366 * 5)

@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from admin.audit import record_audit
 from admin.views import TownshipBaseView, TownshipModelView, township_choices
+from core import clock
 from core.access import township_ids_with
 from core.db import db
 from core.models import Case
@@ -708,7 +709,7 @@ class ChecklistView(TownshipBaseView):
             rows=services.checklist(batch) if batch.status == BatchStatus.published else [],
             error=error,
             can_edit=can_edit,
-            today=date.today(),
+            today=clock.today(batch.township_id),
         ), status
 
     @expose("/photo/<int:entry_id>")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from core import clock
 from core.db import db, utcnow
 from core.models import OrgUnit
 from plugins.releases import services
@@ -27,7 +28,7 @@ def seed(township: OrgUnit) -> None:
     services.ensure_categories(township.id)
     if db.session.scalar(select(CollectedItem.id).where(CollectedItem.township_id == township.id)):
         return
-    today = date.today()
+    today = clock.today(township)
     grapes = CollectedItem(
         township_id=township.id,
         title="葡萄早春防霜冻技术要点",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
+from core import clock
 from core.contract import DashboardFigure
 from core.db import db
 from core.institutions import is_enabled
@@ -59,7 +58,7 @@ def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
             link=_link("releases_topics.index_view"),
             level=(
                 "danger"
-                if first_due and first_due < date.today()
+                if first_due and first_due < clock.today(township)
                 else ("info" if open_count == 0 else "warning")
             ),
         ),

@@ -32,6 +32,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from core import clock
 from core.access import can
 from core.calendar import WorkingCalendar
 from core.contract import ArchivalRecord
@@ -545,7 +546,7 @@ def record_channel_done(
         raise ReleaseError(_("This release is not published yet."))
     if channel not in batch.channels or ReleaseChannel(channel) not in OFFLINE_CHANNELS:
         raise ReleaseError(_("This release does not use that off-line channel."))
-    if done_on > date.today() + timedelta(days=1):
+    if done_on > clock.today(batch.township_id):
         raise ReleaseError(_("The date cannot be in the future."))
     photo, photo_type = check_photo(photo, photo_type)
     entry = db.session.scalar(
@@ -636,7 +637,7 @@ def submit_topic_request(
     topic = (topic or "").strip()
     if not topic:
         raise ReleaseError(_("Say which topic should be disclosed."))
-    today = today or date.today()
+    today = today or clock.today(township)
     request = TopicRequest(
         township_id=township.id,
         receipt_no=make_topic_receipt(township, today),
@@ -703,11 +704,18 @@ def answer_topic_request(
 
 def remind_overdue_topics(today: date | None = None) -> int:
     """Notify the officers once per due date of every open topic request past due; commits."""
-    today = today or date.today()
+    open_topics = TopicRequest.status == TopicStatus.open
+    if today is None:
+        ids = set(
+            db.session.scalars(select(TopicRequest.township_id).where(open_topics).distinct())
+        )
+        past_due = clock.before_today(TopicRequest.due_on, TopicRequest.township_id, ids)
+    else:
+        past_due = TopicRequest.due_on < today
     overdue = db.session.scalars(
         select(TopicRequest).where(
-            TopicRequest.status == TopicStatus.open,
-            TopicRequest.due_on < today,
+            open_topics,
+            past_due,
             or_(
                 TopicRequest.reminded_for.is_(None),
                 TopicRequest.reminded_for != TopicRequest.due_on,
@@ -816,7 +824,7 @@ class Compliance:
 
 def monthly_compliance(township: OrgUnit, today: date | None = None) -> Compliance:
     """Releases with content this month against the policy (每月发布一次), in two queries."""
-    today = today or datetime.now(ZoneInfo(township.timezone or "Asia/Shanghai")).date()
+    today = today or clock.today(township)
     start, end = month_bounds(today, township.timezone or "Asia/Shanghai")
     rows = db.session.execute(
         select(ReleaseBatch.empty, func.count(ReleaseBatch.id))

@@ -21,7 +21,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from core.cases import public_view
-from core.db import db
+from core.db import db, utcnow
 from core.extensions import limiter
 from plugins.releases import services
 from plugins.releases.models import (
@@ -134,7 +134,7 @@ def leaflet(batch_id: int):
 
 
 def _atom_time(value: datetime | None) -> str:
-    return (value or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (value or utcnow()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @bp.get("/feed.atom")

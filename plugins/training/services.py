@@ -30,13 +30,13 @@ import calendar
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, extract, func, select
 
+from core import clock
 from core.db import db, utcnow
 from core.models import OrgUnit, Person, UnitKind
 from core.policies import policies_for
@@ -79,8 +79,7 @@ def month_bounds(year: int, month: int) -> tuple[date, date]:
 
 def township_today(township_id: int) -> date:
     """Today in the township's time zone (Asia/Shanghai by default)."""
-    zone = db.session.scalar(select(OrgUnit.timezone).where(OrgUnit.id == township_id))
-    return datetime.now(ZoneInfo(zone or "Asia/Shanghai")).date()
+    return clock.today(township_id)
 
 
 def parse_hours(raw: Any) -> int:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.cases import EVENT_LABELS
 from core.models import Case, CaseEvent, CaseStatus, ExtensionRequest
 from tests.admin.conftest import field_has_error, text
@@ -45,7 +46,7 @@ def test_missing_title_is_refused_and_nothing_is_written(client, staff, clerk, t
 
 def test_future_received_date_is_refused_and_nothing_is_written(client, staff, clerk, township, db):
     staff.login(clerk)
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = clock.today() + timedelta(days=1)
     response = client.post(
         "/admin/admin_cases/new/",
         data={
@@ -186,7 +187,7 @@ def test_due_date_explanation_names_holidays_and_adjusted_working_days(
 
 
 def test_list_shows_timeliness_badges(client, staff, clerk, township, make_case):
-    make_case(township, clerk, title="已逾期", due_on=date.today() - timedelta(days=3))
+    make_case(township, clerk, title="已逾期", due_on=clock.today() - timedelta(days=3))
     staff.login(clerk)
     page = text(client.get("/admin/admin_cases/"))
     assert "badge-danger" in page
@@ -206,7 +207,7 @@ def test_list_runs_the_same_number_of_queries_for_5_and_50_rows(
                     clerk,
                     handler=clerk,
                     commit=False,
-                    due_on=date.today() + timedelta(days=i % 7 - 3),
+                    due_on=clock.today() + timedelta(days=i % 7 - 3),
                 )
             else:
                 make_person(township, f"居民{i}", village=village, commit=False)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from core import clock
 from core.models import Notification
 from tests.admin.conftest import text
 
@@ -33,7 +34,7 @@ def test_dashboard_counts_due_soon_overdue_and_per_handler(
     make_note,
     enable,
 ):
-    today = date.today()
+    today = clock.today()
     make_case(township, clerk, handler=clerk, due_on=today - timedelta(days=2))
     make_case(township, clerk, handler=clerk, due_on=today - timedelta(days=1))
     make_case(township, clerk, handler=leader, due_on=today)  # due today: due soon

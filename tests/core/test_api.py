@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.api import create_token, revoke_token
 from core.cases import accept_case, register_case
 from core.models import ApiToken, Case, CaseEvent, CaseStatus, Person
@@ -260,7 +261,7 @@ def test_register_a_case(db, api, clerk, station):
             "description": "材料齐全",
             "handler": "clerk",
             "department": "east-civil",
-            "received_on": (date.today() - timedelta(days=1)).isoformat(),
+            "received_on": (clock.today() - timedelta(days=1)).isoformat(),
             "accept": True,
         },
     )
@@ -483,9 +484,9 @@ def test_a_page_costs_the_same_queries_for_5_and_50_cases(
 
 def test_filters(api, make_case, township, clerk, other_township):
     received = make_case(township, clerk)
-    long_ago = date.today() - timedelta(days=90)
+    long_ago = clock.today() - timedelta(days=90)
     late = make_case(township, clerk, kind="inquiry", received_on=long_ago, accept=True)
-    assert late.due_on < date.today()
+    assert late.due_on < clock.today()
 
     def ids(query: str) -> list[int]:
         return [c["id"] for c in api.get(f"/api/v1/cases?{query}").get_json()["items"]]

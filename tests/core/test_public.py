@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from core import clock
 from core.cases import (
     STATUS_LABELS,
     accept_case,
@@ -47,7 +48,7 @@ def resolved_case(db, township, clerk, station):
         applicant=person,
         description=DESCRIPTION,
         first_responder=clerk,
-        received_on=date.today() - timedelta(days=1),
+        received_on=clock.today() - timedelta(days=1),
     )
     accept_case(case, clerk)
     assign_case(case, clerk, clerk, station)

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from plugins.training.models import LogStatus, TrainingAttendance, TrainingStudyLog
 from tests.plugins.training.conftest import text
 
@@ -173,7 +174,7 @@ def test_excused_without_reason_is_refused(
 
 
 def test_the_grid_logs_many_learners_at_once(client, staff, officer, roster, training_township, db):
-    day = (date.today() - timedelta(days=2)).isoformat()
+    day = (clock.today() - timedelta(days=2)).isoformat()
     staff.login(officer)
     data = {
         "mode": "grid",
@@ -213,12 +214,12 @@ def test_a_learner_logs_own_hours_and_an_officer_confirms(
     assert client.get("/admin/training_compliance/").status_code == 404  # own record only
     response = client.post(
         "/admin/training_my_record/log",
-        data={"studied_on": date.today().isoformat(), "hours": "3", "material": "乡村振兴"},
+        data={"studied_on": clock.today().isoformat(), "hours": "3", "material": "乡村振兴"},
     )
     assert response.status_code == 303
     log = db.session.scalars(select(TrainingStudyLog)).one()
     assert (log.learner_id, log.status) == (learner.id, LogStatus.pending)
-    future = (date.today() + timedelta(days=3)).isoformat()
+    future = (clock.today() + timedelta(days=3)).isoformat()
     response = client.post(
         "/admin/training_my_record/log", data={"studied_on": future, "hours": "1", "material": "x"}
     )

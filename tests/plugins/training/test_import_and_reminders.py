@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from plugins.training.models import TrainingImport, TrainingLearner, TrainingStudyLog
 from tests.plugins.training.conftest import text
 
@@ -37,7 +38,7 @@ def learners(training_township, village, make_learner):
             training_township, "王一", village=village, id_number="150102199001010011"
         ),
         "li": make_learner(
-            training_township, "李二", village=village, joined_on=date.today() - timedelta(days=10)
+            training_township, "李二", village=village, joined_on=clock.today() - timedelta(days=10)
         ),
     }
 
@@ -46,19 +47,19 @@ HEADER = ["姓名", "身份证号", "日期", "课时", "学习内容", "笔记�
 
 
 def bad_hours_sheet() -> bytes:
-    day = (date.today() - timedelta(days=1)).isoformat()
+    day = (clock.today() - timedelta(days=1)).isoformat()
     return sheet(
         [
             HEADER,
             [None, "150102199001010011", day, 2, "党章", 300],  # fine
             ["张无名", None, day, 2, "党章", 0],  # unknown person
             ["王一", None, day, 13, "另一篇", 0],  # hours out of range
-            ["王一", None, (date.today() + timedelta(days=2)).isoformat(), 1, "x", 0],  # future
+            ["王一", None, (clock.today() + timedelta(days=2)).isoformat(), 1, "x", 0],  # future
             ["王一", None, day, 1, "党章", 0],  # duplicate of row 2
             [
                 "李二",
                 None,
-                (date.today() - timedelta(days=30)).isoformat(),
+                (clock.today() - timedelta(days=30)).isoformat(),
                 1,
                 "x",
                 0,
@@ -98,7 +99,7 @@ def test_preview_lists_every_bad_row_and_confirm_writes_nothing(
 
 
 def test_a_clean_sheet_imports_every_row(client, staff, officer, training_township, learners, db):
-    day = (date.today() - timedelta(days=1)).isoformat()
+    day = (clock.today() - timedelta(days=1)).isoformat()
     data = sheet(
         [HEADER]
         + [["王一", None, day, 1.5, f"第{n}篇", 100] for n in range(5)]
@@ -180,7 +181,7 @@ def test_cli_import_with_progress_bar(app, training_township, learners, tmp_path
     assert result.exit_code == 1
     assert "row 3" in result.output and "nothing was written" in result.output
     assert count(TrainingStudyLog) == 0
-    day = (date.today() - timedelta(days=1)).isoformat()
+    day = (clock.today() - timedelta(days=1)).isoformat()
     good = tmp_path / "good.xlsx"
     good.write_bytes(
         sheet([HEADER, ["王一", None, day, 2, "党章", 10], ["李二", None, day, 1, "党章", 0]])
