@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgresql lint fmt babel-extract babel-update babel-compile bench clean
+.PHONY: run test test-sqlite test-postgresql lint fmt babel-extract babel-update babel-compile babel-plugins bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -52,6 +52,18 @@ babel-update: babel-extract
 
 babel-compile: $(VENV)/.installed
 	$(BIN)/pybabel compile -d core/translations
+	@for dir in plugins/*/translations; do $(BIN)/pybabel compile -d $$dir; done
+
+## Each plugin's own catalog: extract, update (or start zh_CN), compile. PLUGIN=key for one.
+babel-plugins: $(VENV)/.installed-test
+	@for dir in $(if $(PLUGIN),plugins/$(PLUGIN),$$(ls -d plugins/*/ | grep -v -e releases -e training -e __pycache__)); do \
+	  dir=$${dir%/}; mkdir -p $$dir/translations; \
+	  $(BIN)/pybabel extract -q -F plugins/babel.cfg -k _l -k lazy_gettext -o $$dir/translations/messages.pot $$dir; \
+	  if [ -f $$dir/translations/zh_Hans_CN/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -q -i $$dir/translations/messages.pot -d $$dir/translations; \
+	  else $(BIN)/pybabel init -q -i $$dir/translations/messages.pot -d $$dir/translations -l zh_Hans_CN; fi; \
+	  $(BIN)/pybabel compile -q -d $$dir/translations; \
+	done
 
 bench: $(VENV)/.installed-test
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done

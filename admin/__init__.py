@@ -111,11 +111,13 @@ def _add_plugin_views(app: Flask, admin: Admin) -> None:
     """One menu category per plugin, named after it, visible where it is enabled."""
     from admin.views import SecureViewMixin
 
-    for key, loaded in state(app).plugins.items():
+    township = state(app)
+    for key, loaded in township.plugins.items():
         if key == CORE_KEY:
             continue
-        impl = getattr(loaded.obj, "township_admin_views", None)
-        for item in (impl() if impl else None) or ():
+        for item in (
+            i for group in township.call_for(key, "township_admin_views") for i in group or ()
+        ):
             view = item.view
             check_endpoint(key, view.endpoint, "admin endpoint")
             if not isinstance(view, SecureViewMixin):

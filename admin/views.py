@@ -29,6 +29,12 @@ from sqlalchemy.exc import StatementError
 from wtforms import SelectField, ValidationError
 
 from admin.audit import changes, record_audit, snapshot
+from admin.formatting import (
+    DISPLAYED,
+    TYPE_FORMATTERS,
+    LabelledFilterConverter,
+    LabelledModelConverter,
+)
 from core.access import township_ids_with, visible_township_ids
 from core.db import db
 from core.institutions import townships_enabling
@@ -110,9 +116,27 @@ class TownshipModelView(SecureViewMixin, ModelView):
     #: the column naming the row's township
     township_attr = "township_id"
     form_excluded_columns: tuple[str, ...] = ("created_at", "updated_at")
+    # enums in words, booleans as 是/否, times in the township's zone (admin.formatting)
+    model_form_converter = LabelledModelConverter
+    filter_converter = LabelledFilterConverter()
+    column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_detail = TYPE_FORMATTERS
+    column_type_formatters_export = TYPE_FORMATTERS
 
     def __init__(self, model, session=None, **kwargs: Any):
         super().__init__(model, session or db, **kwargs)
+
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        """Values no column formatter owns, shown in words (a time in the row's township's zone)."""
+        if name not in column_formatters and not self._column_choices_map.get(name):
+            value = self._get_field_value(model, name)
+            if isinstance(value, DISPLAYED):
+                from core.labels import display
+
+                return display(value, getattr(model, self.township_attr, None))
+        return super()._get_list_value(
+            context, model, name, column_formatters, column_type_formatters
+        )
 
     # -- the township field -------------------------------------------------
     def scaffold_form(self):

@@ -14,7 +14,7 @@ from flask import abort, g, has_request_context
 from sqlalchemy import select
 
 from core.db import db
-from core.models import Membership, OrgUnit, UnitKind, User
+from core.models import Membership, OrgUnit, RoleGrant, UnitKind, User
 from core.plugins import state
 
 
@@ -33,10 +33,10 @@ def _permission_map(user: User) -> dict[int, set[str]]:
             )
         ):
             townships_of_county[parent].append(tid)
-    perms: dict[int, set[str]] = defaultdict(set)
+    township = state()
+    reach: list[tuple[str, list[int]]] = []
     for m in memberships:
-        role = roles.get(m.role)
-        if role is None:
+        if m.role not in roles:
             continue  # a role of a plugin that is no longer installed
         unit = m.org_unit
         if unit.kind == UnitKind.county:
@@ -45,12 +45,64 @@ def _permission_map(user: User) -> dict[int, set[str]]:
             targets = [unit.id]
         else:
             targets = [unit.township_id] if unit.township_id else []
+        reach.append((m.role, targets))
+    changes = township_grants({tid for _, targets in reach for tid in targets})
+    perms: dict[int, set[str]] = defaultdict(set)
+    for role_code, targets in reach:
+        defaults = township.default_permissions(role_code)
         for tid in targets:
-            perms[tid] |= role.permissions
+            granted = defaults
+            for permission, on in changes.get((tid, role_code), {}).items():
+                granted = granted | {permission} if on else granted - {permission}
+            perms[tid] |= granted
     result = dict(perms)
     if has_request_context():
         setattr(g, cache_key, result)
     return result
+
+
+def township_grants(township_ids: set[int]) -> dict[tuple[int, str], dict[str, bool]]:
+    """Each township's changes to declared permissions' default grants, by (township, role)."""
+    if not township_ids:
+        return {}
+    declared = state().permissions
+    out: dict[tuple[int, str], dict[str, bool]] = defaultdict(dict)
+    for row in db.session.scalars(select(RoleGrant).where(RoleGrant.township_id.in_(township_ids))):
+        if row.permission in declared:
+            out[(row.township_id, row.role)][row.permission] = row.granted
+    return out
+
+
+def role_has(role_code: str, permission: str, township_id: int) -> bool:
+    """Whether a role holds a permission in a township (defaults and the township's changes)."""
+    granted = permission in state().default_permissions(role_code)
+    change = township_grants({township_id}).get((township_id, role_code), {})
+    return change.get(permission, granted)
+
+
+def users_with(permission: str, township_id: int) -> list[User]:
+    """Active users who hold ``permission`` in the township (through any of their roles,
+    including county roles), e.g. the leaders who decide an extension."""
+    township = db.session.get(OrgUnit, township_id)
+    if township is None:
+        return []
+    units = [township_id] + ([township.parent_id] if township.parent_id else [])
+    rows = db.session.execute(
+        select(Membership.role, User)
+        .join(User, User.id == Membership.user_id)
+        .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+        .where(
+            User.active.is_(True),
+            (OrgUnit.township_id == township_id) | (Membership.org_unit_id.in_(units)),
+        )
+    ).all()
+    roles = {role for role, _ in rows}
+    holding = {role for role in roles if role_has(role, permission, township_id)}
+    seen: dict[int, User] = {}
+    for role, user in rows:
+        if role in holding:
+            seen.setdefault(user.id, user)
+    return sorted(seen.values(), key=lambda u: u.name)
 
 
 def visible_township_ids(user: User | None) -> set[int]:
@@ -68,13 +120,23 @@ def can(user: User | None, permission: str, township_id: int | None = None) -> b
     """Whether the user has ``permission`` in the township (or in any, if None)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
+    _check_known(permission)
     perms = _permission_map(user)
     if township_id is None:
         return any(permission in p for p in perms.values())
     return permission in perms.get(township_id, set())
 
 
+def _check_known(permission: str) -> None:
+    """In tests, a check of a permission no role grants and no plugin declares is a typo."""
+    from flask import current_app, has_app_context
+
+    if has_app_context() and current_app.testing and permission not in state().known_permissions():
+        raise KeyError(f"permission {permission!r} is not declared by any plugin or role")
+
+
 def township_ids_with(user: User | None, permission: str) -> set[int]:
+    _check_known(permission)
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
     return {tid for tid, p in _permission_map(user).items() if permission in p}

@@ -9,6 +9,7 @@ from flask import Flask, abort, g, request
 from flask_babel import get_locale
 from flask_babel import refresh as babel_refresh
 
+from core import clock
 from core.config import load_config
 from core.db import db
 from core.extensions import babel, csrf, limiter
@@ -40,13 +41,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from core.plugins import load_plugins
 
     township = load_plugins(app)
+    _add_plugin_catalogs(app, township)
 
+    from core.plugins import collect_actors
     from core.tasks import init_broker, install_session_hooks
 
     install_session_hooks()
-    actors = [a for group in township.hook.township_actors() for a in group or ()]
-    _check_actors(township, actors)
-    init_broker(app, actors)
+    init_broker(app, collect_actors(township))
 
     _register_blueprints(app, township)
     from admin import init_admin
@@ -80,15 +81,20 @@ def _init_i18n(app: Flask) -> None:
     )
 
 
-def _check_actors(township, actors) -> None:
-    from core.plugins import PluginError, check_endpoint
+def _add_plugin_catalogs(app: Flask, township) -> None:
+    """Each plugin's own catalog (``plugins/<key>/translations``) joins the core's, so a
+    plugin from outside this repository ships its own Chinese."""
+    import inspect
+    from pathlib import Path
 
-    for lazy in actors:
-        owner = lazy.actor_name.split(".", 1)[0]
-        if owner not in township.plugins:
-            raise PluginError(f"actor {lazy.actor_name!r} is not named after a loaded plugin")
-        check_endpoint(owner, lazy.actor_name, "actor")
-        check_endpoint(owner, lazy.queue_name, "queue")
+    directories = app.extensions["babel"].translation_directories
+    for loaded in township.plugins.values():
+        try:
+            folder = Path(inspect.getfile(loaded.obj)).parent / "translations"
+        except TypeError:  # a plugin object without a file (tests build some in memory)
+            continue
+        if folder.is_dir() and str(folder) not in directories:
+            directories.append(str(folder))
 
 
 def _register_blueprints(app: Flask, township) -> None:
@@ -102,9 +108,10 @@ def _register_blueprints(app: Flask, township) -> None:
     csrf.exempt(api.bp)
 
     plugin_blueprints: dict[str, str] = {}
-    for key, loaded in township.plugins.items():
-        impl = getattr(loaded.obj, "township_blueprints", None)
-        for bp in (impl() if impl else None) or ():
+    for key in township.plugins:
+        for bp in (
+            b for group in township.call_for(key, "township_blueprints") for b in group or ()
+        ):
             check_endpoint(key, bp.name, "blueprint")
             if bp.name != key:
                 raise PluginError(f"plugin {key!r}: its blueprint must be named {key!r}")
@@ -174,6 +181,8 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
     app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["today_of"] = clock.today
+    app.jinja_env.filters["township_time"] = clock.format_datetime
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -49,17 +49,8 @@ TRANSITIONS: dict[CaseStatus, set[CaseStatus]] = {
     S.reopened: {S.in_progress, S.waiting, S.forwarded, S.resolved},
 }
 
-STATUS_LABELS = {
-    S.received: _l("Received"),
-    S.accepted: _l("Accepted"),
-    S.in_progress: _l("In progress"),
-    S.waiting: _l("Waiting for the citizen"),
-    S.forwarded: _l("Forwarded"),
-    S.resolved: _l("Resolved"),
-    S.delivered: _l("Delivered"),
-    S.closed: _l("Closed"),
-    S.reopened: _l("Reopened"),
-}
+#: the statuses in words (the enum's own labels)
+STATUS_LABELS = CaseStatus.labels()
 
 
 #: what each trail entry's ``action`` means, for people
@@ -100,10 +91,14 @@ FIELD_LABELS = {
     "amount": _l("New limit"),
 }
 
-UNIT_LABELS = {
-    LimitUnit.working_days: _l("working days"),
-    LimitUnit.calendar_days: _l("calendar days"),
-}
+UNIT_LABELS = LimitUnit.labels()
+
+
+def _tell(hook_name: str, case: Case, **kwargs: Any) -> None:
+    """Fire a case event for the core and the plugins the case's township enabled."""
+    from core.institutions import enabled_hook
+
+    enabled_hook(hook_name, case.township_id)(case=case, **kwargs)
 
 
 class CaseError(ValueError):
@@ -327,7 +322,7 @@ def register_case(
         _accept(case, first_responder, received_on)
     db.session.commit()
     if accept:
-        state().hook.township_case_accepted(case=case)
+        _tell("township_case_accepted", case)
     return case
 
 
@@ -362,7 +357,7 @@ def accept_case(case: Case, actor: User, on: date | None = None) -> Case:
     else:
         _accept(case, actor, on)
     db.session.commit()
-    state().hook.township_case_accepted(case=case)
+    _tell("township_case_accepted", case)
     return case
 
 
@@ -424,7 +419,7 @@ def forward_case(case: Case, actor: User, department: OrgUnit | None, note: str)
         department_id=department.id if department else case.department_id,
     )
     db.session.commit()
-    state().hook.township_case_forwarded(case=case, department=department)
+    _tell("township_case_forwarded", case, department=department)
     return case
 
 
@@ -454,8 +449,45 @@ def request_extension(case: Case, actor: User, amount: int, reason: str) -> Exte
     req = ExtensionRequest(case=case, requested_by_id=actor.id, amount=amount, reason=reason)
     db.session.add(req)
     _record(case, actor, "extension_requested", None, {"amount": amount}, note=reason)
+    db.session.flush()
+    _announce_extension(case, req, actor)
     db.session.commit()
     return req
+
+
+def _announce_extension(case: Case, req: ExtensionRequest, actor: User) -> None:
+    """Tell the township's leaders (whoever may decide) that a request waits for them."""
+    from flask import current_app
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from core.access import users_with
+    from core.inbox import announce
+    from core.links import link
+
+    deciders = [
+        u for u in users_with("cases.approve_extension", case.township_id) if u.id != actor.id
+    ]
+    with force_locale(current_app.config["DEFAULT_LOCALE"]):
+        title = _(
+            "Extension request: %(receipt)s %(title)s", receipt=case.receipt_no, title=case.title
+        )
+        body = _(
+            "%(name)s asks to extend the limit to %(amount)s %(unit)s: %(reason)s",
+            name=actor.name,
+            amount=req.amount,
+            unit=UNIT_LABELS.get(case.limit_unit, ""),
+            reason=req.reason,
+        )
+    announce(
+        deciders,
+        INBOX_EXTENSIONS,
+        req.id,
+        title,
+        body=body,
+        township_id=case.township_id,
+        link=link("admin_cases.details_view", id=case.id),
+    )
 
 
 def decide_extension(
@@ -469,6 +501,8 @@ def decide_extension(
     case = req.case
     if not can(leader, "cases.approve_extension", case.township_id):
         raise CaseError(_l("Only a leader of the township can decide on an extension."))
+    if req.requested_by_id == leader.id:
+        raise CaseError(_l("You cannot decide on your own extension request."))
     req.approved = approve
     req.decided_by_id = leader.id
     req.decided_at = utcnow()
@@ -483,7 +517,7 @@ def decide_extension(
         _record(case, leader, "extension_refused", None, None, note=note or None)
     db.session.commit()
     if approve:
-        state().hook.township_case_extended(case=case, amount=req.amount)
+        _tell("township_case_extended", case, amount=req.amount)
     return req
 
 
@@ -505,9 +539,16 @@ def deliver_case(case: Case, actor: User, delivery_note: str) -> Case:
 
 
 def close_case(case: Case, actor: User, note: str | None = None) -> Case:
-    _move(case, S.closed, actor, "closed", note=note, closed_at=utcnow())
+    """Close the case and hand it to the archive (kept by the core, filed by an archives
+    institution if the township enabled one), in one transaction."""
+    from core.records import case_record, produce
+
+    closed_at = utcnow()
+    _move(case, S.closed, actor, "closed", note=note, closed_at=closed_at)
+    db.session.flush()
+    produce(case.township, case_record(case, closed_at))
     db.session.commit()
-    state().hook.township_case_closed(case=case)
+    _tell("township_case_closed", case)
     return case
 
 
@@ -516,6 +557,7 @@ def reopen_case(case: Case, actor: User, reason: str) -> Case:
         raise CaseError(_l("Give a reason for reopening."))
     _move(case, S.reopened, actor, "reopened", note=reason, closed_at=None)
     db.session.commit()
+    _tell("township_case_reopened", case)
     return case
 
 
@@ -532,3 +574,83 @@ def public_view(case: Case) -> dict[str, Any]:
         "department": case.department.name if case.department else None,
         "updated_at": case.updated_at.isoformat(),
     }
+
+
+# ---------------------------------------------------------------------------
+# What waits for staff (the inbox)
+# ---------------------------------------------------------------------------
+
+INBOX_EXTENSIONS = "core.extension_decision"
+INBOX_OVERDUE = "core.overdue_case"
+INBOX_TO_ACCEPT = "core.case_to_accept"
+
+
+def inbox_sources(user: User, township_ids: set[int]) -> list:
+    """The core's inbox sources: extension requests to decide (leaders; never one's own),
+    overdue cases one handles, and cases one registered that nobody accepted yet."""
+    from core.access import township_ids_with
+    from core.contract import InboxSource
+
+    sources = []
+    deciding = township_ids_with(user, "cases.approve_extension") & township_ids
+    if deciding:
+        sources.append(
+            InboxSource(
+                INBOX_EXTENSIONS,
+                "延期申请待审批",
+                "Extension request to decide",
+                select(
+                    ExtensionRequest.case_id.label("object_id"),
+                    Case.title.label("title"),
+                    Case.township_id.label("township_id"),
+                    ExtensionRequest.requested_at.label("since"),
+                    Case.due_on.label("due_on"),
+                )
+                .join(Case, Case.id == ExtensionRequest.case_id)
+                .where(
+                    ExtensionRequest.approved.is_(None),
+                    ExtensionRequest.requested_by_id != user.id,
+                    Case.township_id.in_(deciding),
+                ),
+                "admin_cases.details_view",
+            )
+        )
+    mine = (Case.handler_id == user.id) | (
+        Case.handler_id.is_(None) & (Case.first_responder_id == user.id)
+    )
+    sources.append(
+        InboxSource(
+            INBOX_OVERDUE,
+            "逾期事项",
+            "Overdue case",
+            select(
+                Case.id.label("object_id"),
+                Case.title.label("title"),
+                Case.township_id.label("township_id"),
+                Case.updated_at.label("since"),
+                Case.due_on.label("due_on"),
+            ).where(
+                mine,
+                Case.status.in_(OPEN_STATUSES),
+                Case.due_on.is_not(None),
+                clock.before_today(Case.due_on, Case.township_id, township_ids),
+            ),
+            "admin_cases.details_view",
+        )
+    )
+    sources.append(
+        InboxSource(
+            INBOX_TO_ACCEPT,
+            "待受理事项",
+            "Case to accept",
+            select(
+                Case.id.label("object_id"),
+                Case.title.label("title"),
+                Case.township_id.label("township_id"),
+                Case.created_at.label("since"),
+                Case.due_on.label("due_on"),
+            ).where(Case.first_responder_id == user.id, Case.status == S.received),
+            "admin_cases.details_view",
+        )
+    )
+    return sources

@@ -142,3 +142,10 @@ def township_make_receipt_number(township, kind):
     from core.cases import make_receipt_number
 
     return make_receipt_number(township, kind)
+
+
+@hookimpl
+def township_inbox_sources(user, township_ids):
+    from core.cases import inbox_sources
+
+    return inbox_sources(user, township_ids)

@@ -14,9 +14,9 @@ from werkzeug.routing import BuildError
 
 from core.calendar import WorkingCalendar
 from core.db import db
+from core.institutions import enabled_hook
 from core.models import OPEN_STATUSES, Case, Membership, User
 from core.notifications import notify
-from core.plugins import state
 from core.policies import get_policy
 from core.tasks import actor, enqueue
 
@@ -147,7 +147,7 @@ def case_reminder(case_id: int, kind: str, due_on: str) -> None:
     )
     if kind == "overdue":
         db.session.flush()
-        state().hook.township_case_overdue(case=case)
+        enabled_hook("township_case_overdue", case.township_id)(case=case)
 
 
 @actor("core.deadline_sweep", queue_name="core", durable=False, max_retries=0)

@@ -29,12 +29,19 @@ if TYPE_CHECKING:
         ArchivalRecord,
         CaseKind,
         DashboardFigure,
+        InboxSource,
         JobSpec,
+        Permission,
+        PersonYearFigure,
         PluginInfo,
         PolicySpec,
+        PublicLink,
+        PublicReceipt,
+        PublicSection,
+        ReceiptSection,
         Role,
     )
-    from core.models import Case, OrgUnit
+    from core.models import Absence, Case, OrgUnit, User
     from core.tasks import LazyActor
 
 hookspec = pluggy.HookspecMarker("township")
@@ -152,6 +159,25 @@ def township_roles() -> list[Role]:
     """
 
 
+@hookspec
+def township_permissions() -> list[Permission]:
+    """Collect: permissions the plugin declares (codes ``<key>.*``) and the roles that get
+    them by default.
+
+    Called once when plugins load. A role named in ``default_roles`` (a core role
+    such as ``leader`` or one of the plugin's own) holds the permission in every
+    township unless that township's administrator changes the grant (admin:
+    角色与权限). A check of a permission nobody declared is an error in tests.
+
+    Example::
+
+        @hookimpl
+        def township_permissions():
+            return [Permission("releases.approve", "审批信息产品", "Approve information products",
+                               default_roles=frozenset({"leader", "township_admin"}))]
+    """
+
+
 @hookspec(firstresult=True)
 def township_make_receipt_number(township: OrgUnit, kind: str) -> str | None:
     """Decide: the public receipt number (回执号) of a new case.
@@ -208,8 +234,106 @@ def township_record_produced(township: OrgUnit, record: ArchivalRecord) -> None:
 
 
 @hookspec
+def township_case_reopened(case: Case) -> None:
+    """React: a closed or resolved case was reopened (e.g. after a dissatisfied rating)."""
+
+
+@hookspec
 def township_institution_toggled(township: OrgUnit, plugin_key: str, enabled: bool) -> None:
     """React: a township enabled or disabled an institution."""
+
+
+@hookspec
+def township_user_returned(user: User, township: OrgUnit, absence: Absence) -> None:
+    """React: a staff member recorded as away (外出) is back.
+
+    Called after the return is committed, once per absence, only for plugins the
+    township enabled (e.g. appointments puts the leader's waiting cards in the
+    inbox and notifies them).
+    """
+
+
+# ---------------------------------------------------------------------------
+# The staff's daily flow: inbox, receipts, public pages
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def township_inbox_sources(user: User, township_ids: set[int]) -> list[InboxSource]:
+    """Collect: what waits for ``user`` (待办): approvals, confirmations, follow-ups.
+
+    Called when the inbox, its navbar count or the dashboard panel render.
+    ``township_ids`` are the townships the user may see. Return
+    :class:`~core.contract.InboxSource` objects whose ``query`` selects the items
+    for this user (no query is run by the hook itself); the core keeps only rows of
+    townships that enabled the source's plugin, unions, sorts by due date and pages.
+    To tell a user when an item arrives, call :func:`core.inbox.announce` (one
+    notification per item, not per page view).
+    """
+
+
+@hookspec(firstresult=True)
+def township_find_receipt(receipt_no: str) -> PublicReceipt | None:
+    """Decide: the public view of a receipt number (回执号) this institution issued.
+
+    Called by the public lookup and the printed receipt. Return a
+    :class:`~core.contract.PublicReceipt` if the number is yours, else None. The
+    core's ``trylast`` default answers for cases; the core also checks that the
+    issuing plugin is enabled for the receipt's township.
+    """
+
+
+@hookspec
+def township_receipt_sections(receipt: PublicReceipt) -> list[ReceiptSection]:
+    """Collect: more to show a citizen under a receipt (a rating form, a delivery's steps).
+
+    Called when the public lookup shows a receipt, only for plugins the receipt's
+    township enabled. ``receipt.obj`` is the row behind it (a ``Case`` for cases).
+    """
+
+
+@hookspec
+def township_public_sections(township: OrgUnit) -> list[PublicSection]:
+    """Collect: panels on a township's public page (service hall hours, who is on duty).
+
+    Called when the township's public page renders, only for enabled plugins. Keep
+    it to a query or two; nothing personal.
+    """
+
+
+@hookspec
+def township_staff_public_links(township: OrgUnit, user: User) -> list[PublicLink]:
+    """Collect: links on a staff member's public page ("who serves you"), e.g. "rate this
+    service" or "report a problem"; only plugins the township enabled are asked."""
+
+
+# ---------------------------------------------------------------------------
+# Figures per person, API
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def township_person_year_figures(
+    township: OrgUnit, year: int, user_ids: list[int] | None
+) -> list[PersonYearFigure]:
+    """Collect: figures per staff member and year (matters handled against the quota,
+    training compliance, supervision findings), for the annual evaluation.
+
+    Called through :func:`core.institutions.enabled_hook`, so only institutions the
+    township enabled answer; ``user_ids=None`` means every staff member. The year
+    is the township's calendar year (its time zone). Return one
+    :class:`~core.contract.PersonYearFigure` per person and figure.
+    """
+
+
+@hookspec
+def township_api_resources() -> list:
+    """Collect: the plugin's API blueprints, mounted at ``/api/v1/<key>/...`` and described
+    in the one OpenAPI document at ``/api/openapi.json``.
+
+    Called once in the app factory. For a township that has not enabled the plugin
+    the resources answer 404.
+    """
 
 
 # ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import pluggy
 from flask import current_app
 
 from core import hookspecs
-from core.contract import CaseKind, JobSpec, PluginInfo, PolicySpec, Role
+from core.contract import CaseKind, JobSpec, Permission, PluginInfo, PolicySpec, Role
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,35 @@ class Township:
     case_kinds: dict[str, CaseKind]
     policies: dict[str, PolicySpec]
     jobs: dict[str, JobSpec]
+    permissions: dict[str, Permission] = field(default_factory=dict)
     actors: dict[str, Any] = field(default_factory=dict)
+    #: which plugin declared each actor (actor name -> plugin key)
+    actor_owners: dict[str, str] = field(default_factory=dict)
 
     @property
     def hook(self):
         return self.pm.hook
+
+    def call_for(self, key: str, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Call one plugin's implementation of a collecting hook, through pluggy's hook caller
+        (so tracing, ``tryfirst``/``trylast`` and wrappers see the call)."""
+        return call_for(self.pm, self.plugins[key].obj, hook_name, **kwargs)
+
+    def known_permissions(self) -> set[str]:
+        """Every permission a role grants or a plugin declares."""
+        known = set(self.permissions)
+        for role in self.roles.values():
+            known |= role.permissions
+        return known
+
+    def default_permissions(self, role_code: str) -> frozenset[str]:
+        """A role's permissions before any township's changes: its own and the declared
+        permissions naming it among their default roles."""
+        role = self.roles.get(role_code)
+        own = role.permissions if role is not None else frozenset()
+        return own | frozenset(
+            p.code for p in self.permissions.values() if role_code in p.default_roles
+        )
 
     def institutions(self) -> list[PluginInfo]:
         """Plugins a township can enable (every plugin but the core)."""
@@ -64,6 +88,16 @@ class Township:
             if plugin.obj is obj:
                 return key
         raise KeyError(obj)
+
+
+def call_for(pm: pluggy.PluginManager, obj: Any, hook_name: str, **kwargs: Any) -> list[Any]:
+    """The answers of one plugin object to a hook, called through pluggy's hook caller."""
+    others = [p for p in pm.get_plugins() if p is not obj]
+    caller = pm.subset_hook_caller(hook_name, remove_plugins=others)
+    result = caller(**kwargs)
+    if result is None:
+        return []
+    return result if isinstance(result, list) else [result]
 
 
 def state(app=None) -> Township:
@@ -132,14 +166,14 @@ def load_plugins(app) -> Township:
 
     plugins: dict[str, LoadedPlugin] = {}
     for obj in pm.get_plugins():
-        impl = getattr(obj, "township_plugin_info", None)
-        if impl is None:
+        answers = call_for(pm, obj, "township_plugin_info")
+        if not answers:
             raise PluginError(f"{pm.get_name(obj)}: a plugin must implement township_plugin_info")
-        info: PluginInfo = impl()
+        info: PluginInfo = answers[0]
         if info.key in plugins:
             raise PluginError(f"two plugins have the key {info.key!r}")
         hooks = sorted(caller.name for caller in pm.get_hookcallers(obj) or ())
-        models = list(getattr(obj, "township_models", lambda: [])() or [])
+        models = [m for group in call_for(pm, obj, "township_models") for m in group or ()]
         loaded = LoadedPlugin(info=info, obj=obj, hooks=hooks, models=models)
         _check_namespace(loaded)
         plugins[info.key] = loaded
@@ -155,7 +189,9 @@ def load_plugins(app) -> Township:
         case_kinds=_collect(pm, plugins, "township_case_kinds", lambda k: k.code, "."),
         policies=_collect(pm, plugins, "township_policies", lambda p: p.key, "."),
         jobs=_collect(pm, plugins, "township_jobs", lambda j: j.id, "."),
+        permissions=_collect(pm, plugins, "township_permissions", lambda p: p.code, "."),
     )
+    _check_default_roles(state_)
     app.extensions["township"] = state_
     log.info("plugins loaded: %s", ", ".join(sorted(plugins)))
     return state_
@@ -165,10 +201,9 @@ def _collect(pm, plugins, hook_name, key_of, sep) -> dict[str, Any]:
     """Call a collecting hook plugin by plugin, checking each item's namespace."""
     collected: dict[str, Any] = {}
     for key, loaded in plugins.items():
-        impl = getattr(loaded.obj, hook_name, None)
-        if impl is None:
+        if hook_name not in loaded.hooks:
             continue
-        for item in impl() or ():
+        for item in (i for group in call_for(pm, loaded.obj, hook_name) for i in group or ()):
             name = key_of(item)
             if key != CORE_KEY and not _namespaced(key, name, sep):
                 raise PluginError(
@@ -179,6 +214,40 @@ def _collect(pm, plugins, hook_name, key_of, sep) -> dict[str, Any]:
                 raise PluginError(f"plugin {key!r}: {name!r} is declared twice")
             collected[name] = item
     return collected
+
+
+def _check_default_roles(township: Township) -> None:
+    """A permission's default roles must be roles some plugin declared."""
+    for permission in township.permissions.values():
+        unknown = sorted(r for r in permission.default_roles if r not in township.roles)
+        if unknown:
+            raise PluginError(
+                f"permission {permission.code!r} names unknown roles: {', '.join(unknown)}"
+            )
+
+
+def collect_actors(township: Township) -> list[Any]:
+    """Every plugin's actors, each remembered with the plugin that declared it.
+
+    An actor outside its plugin's namespace, or a name declared twice, refuses to start.
+    """
+    actors: list[Any] = []
+    for key, loaded in township.plugins.items():
+        if "township_actors" not in loaded.hooks:
+            continue
+        for lazy in (a for group in township.call_for(key, "township_actors") for a in group or ()):
+            name = lazy.actor_name
+            if name in township.actor_owners:
+                raise PluginError(
+                    f"actor {name!r} is declared by {township.actor_owners[name]!r} "
+                    f"and again by {key!r}"
+                )
+            if key != CORE_KEY and not _namespaced(key, name, "."):
+                raise PluginError(f"plugin {key!r}: actor {name!r} must start with '{key}.'")
+            check_endpoint(key, lazy.queue_name, "queue")
+            township.actor_owners[name] = key
+            actors.append(lazy)
+    return actors
 
 
 def check_endpoint(plugin_key: str, endpoint: str, what: str) -> None:

@@ -14,11 +14,19 @@ from core.models.ops import (
     JobRun,
     JobSchedule,
     Notification,
+    ProducedRecord,
     SchedulerLease,
     TaskRecord,
     TaskStatus,
 )
-from core.models.orgs import CalendarDay, InstitutionSetting, OrgUnit, PolicyValue, UnitKind
+from core.models.orgs import (
+    CalendarDay,
+    InstitutionSetting,
+    OrgUnit,
+    PolicyValue,
+    RoleGrant,
+    UnitKind,
+)
 
 __all__ = [
     "OPEN_STATUSES",
@@ -39,6 +47,8 @@ __all__ = [
     "Person",
     "PersonCategory",
     "PolicyValue",
+    "ProducedRecord",
+    "RoleGrant",
     "SchedulerLease",
     "TaskRecord",
     "TaskStatus",

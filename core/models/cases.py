@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
+from core.labels import LabelledEnum
 from core.models.identity import Person, User
 from core.models.orgs import OrgUnit
 
 
-class LimitUnit(enum.StrEnum):
+class LimitUnit(LabelledEnum):
     working_days = "working_days"
     calendar_days = "calendar_days"
 
+    @classmethod
+    def labels(cls):
+        return {cls.working_days: _l("working days"), cls.calendar_days: _l("calendar days")}
 
-class CaseStatus(enum.StrEnum):
+
+class CaseStatus(LabelledEnum):
     received = "received"
     accepted = "accepted"
     in_progress = "in_progress"
@@ -28,6 +33,20 @@ class CaseStatus(enum.StrEnum):
     delivered = "delivered"
     closed = "closed"
     reopened = "reopened"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.received: _l("Received"),
+            cls.accepted: _l("Accepted"),
+            cls.in_progress: _l("In progress"),
+            cls.waiting: _l("Waiting for the citizen"),
+            cls.forwarded: _l("Forwarded"),
+            cls.resolved: _l("Resolved"),
+            cls.delivered: _l("Delivered"),
+            cls.closed: _l("Closed"),
+            cls.reopened: _l("Reopened"),
+        }
 
 
 #: statuses in which the clock runs and reminders are sent

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
+from core.labels import LabelledEnum
 from core.models.orgs import OrgUnit
 
 
@@ -72,13 +73,24 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class PersonCategory(enum.StrEnum):
+class PersonCategory(LabelledEnum):
     citizen = "citizen"
     party_member = "party_member"
     cadre = "cadre"
     observer = "observer"
     deputy = "deputy"
     retired_cadre = "retired_cadre"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.citizen: _l("Citizen"),
+            cls.party_member: _l("Party member"),
+            cls.cadre: _l("Cadre"),
+            cls.observer: _l("Observer"),
+            cls.deputy: _l("People's congress deputy"),
+            cls.retired_cadre: _l("Retired cadre"),
+        }
 
 
 class Person(db.Model):

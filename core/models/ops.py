@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import db, utcnow
+from core.labels import LabelledEnum
 
 
 class Notification(db.Model):
@@ -29,10 +30,14 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None]
 
 
-class TaskStatus(enum.StrEnum):
+class TaskStatus(LabelledEnum):
     pending = "pending"
     done = "done"
     failed = "failed"
+
+    @classmethod
+    def labels(cls):
+        return {cls.pending: _l("Pending"), cls.done: _l("Done"), cls.failed: _l("Failed")}
 
 
 class TaskRecord(db.Model):
@@ -99,3 +104,26 @@ class SchedulerLease(db.Model):
     holder: Mapped[str | None] = mapped_column(String(120))
     expires_at: Mapped[datetime | None]
     acquired_at: Mapped[datetime | None]
+
+
+class ProducedRecord(db.Model):
+    """A record an institution handed over for the archive (``township_record_produced``),
+    kept by the core frozen as it was, so that an archives institution enabled later
+    still files what was produced before it (and nothing is filed twice)."""
+
+    __tablename__ = "core_record"
+    __table_args__ = (
+        UniqueConstraint("source", "reference"),
+        Index("ix_core_record_township_produced", "township_id", "produced_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int] = mapped_column(ForeignKey("core_org_unit.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    produced_at: Mapped[datetime]
+    #: every other field of the ArchivalRecord, as JSON (content and trail frozen)
+    data: Mapped[dict]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
+from core.labels import LabelledEnum
 
 
-class UnitKind(enum.StrEnum):
+class UnitKind(LabelledEnum):
     county = "county"
     township = "township"
     village = "village"
     station = "station"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.county: _l("County"),
+            cls.township: _l("Township"),
+            cls.village: _l("Village"),
+            cls.station: _l("Station or office"),
+        }
 
 
 class OrgUnit(db.Model):
@@ -83,4 +93,23 @@ class PolicyValue(db.Model):
     township_id: Mapped[int] = mapped_column(ForeignKey("core_org_unit.id"), index=True)
     key: Mapped[str] = mapped_column(String(120))
     value: Mapped[dict]
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RoleGrant(db.Model):
+    """A township's change to a declared permission's default grant to a role.
+
+    ``granted=True`` gives the role the permission in that township although it is
+    not among the permission's default roles; ``False`` takes it away although it is.
+    """
+
+    __tablename__ = "core_role_grant"
+    __table_args__ = (UniqueConstraint("township_id", "role", "permission"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int] = mapped_column(ForeignKey("core_org_unit.id"), index=True)
+    role: Mapped[str] = mapped_column(String(64))
+    permission: Mapped[str] = mapped_column(String(120))
+    granted: Mapped[bool]
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

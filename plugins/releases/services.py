@@ -37,10 +37,11 @@ from core.access import can
 from core.calendar import WorkingCalendar
 from core.contract import ArchivalRecord
 from core.db import db, utcnow
-from core.institutions import enabled_hook, townships_enabling
+from core.institutions import townships_enabling
 from core.models import Membership, OrgUnit, User
 from core.notifications import notify
 from core.policies import get_policy
+from core.records import produce
 from core.tasks import enqueue
 from plugins.releases.models import (
     CHANNEL_LABELS,
@@ -477,8 +478,26 @@ def hand_to_archives(batch: ReleaseBatch, products: list[Product], now: datetime
         title=f"{township.name} {batch.scheduled_for:%Y-%m} release",
         produced_at=now,
         summary=titles[:2000],
+        responsible=township.name,
+        class_hint="releases",
+        retention_hint="30y",
+        content=archive_content(batch, products),
     )
-    enabled_hook("township_record_produced", township.id)(township=township, record=record)
+    produce(township, record)
+
+
+def archive_content(batch: ReleaseBatch, products: list[Product]) -> str:
+    """The release as published: each product's title, audience and (sanitised) body."""
+    from markupsafe import Markup, escape
+
+    parts = [
+        Markup("<article><h2>{}</h2><p>{}</p>{}</article>").format(
+            product.title, product.audience or "", Markup(product.body or "")
+        )
+        for product in products
+    ]
+    channels = ", ".join(batch.channels or [])
+    return str(Markup("<p>{}</p>").format(channels) + Markup("").join(parts) or escape(""))
 
 
 def officers(township_id: int) -> list[User]:

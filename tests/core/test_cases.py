@@ -23,6 +23,10 @@ from tests import example_plugin
 
 @pytest.fixture
 def register(db, township, clerk):
+    from core.institutions import set_enabled
+
+    set_enabled(township, "example", True)  # the example plugin hears the case events
+
     def _register(kind="service", title="开具证明", accept=True, on=None, **kw):
         return svc.register_case(
             township=township,

@@ -161,7 +161,7 @@ def test_township_actors_outside_the_namespace_are_refused(tmp_path):
         pass
 
     bad = make_plugin("act", township_plugin_info=info("act"), township_actors=lambda: [thing])
-    with pytest.raises(PluginError, match="not named after a loaded plugin"):
+    with pytest.raises(PluginError, match="actor 'wrong.thing' must start with 'act.'"):
         build(tmp_path, bad)
 
     @actor("act.thing", queue_name="default")
@@ -171,6 +171,22 @@ def test_township_actors_outside_the_namespace_are_refused(tmp_path):
     bad2 = make_plugin("act2", township_plugin_info=info("act"), township_actors=lambda: [thing2])
     with pytest.raises(PluginError, match="queue 'default'"):
         build(tmp_path, bad2)
+
+
+def test_an_actor_declared_twice_refuses_to_start_and_actors_know_their_plugin(app, tmp_path):
+    from core.tasks import actor
+
+    assert state(app).actor_owners["example.stamp"] == "example"
+    assert state(app).actor_owners["core.case_reminder"] == "core"
+
+    @actor("twice.job", queue_name="twice")
+    def job():
+        pass
+
+    one = make_plugin("twice", township_plugin_info=info("twice"), township_actors=lambda: [job])
+    again = make_plugin("twice2", township_plugin_info=info("twice"), township_actors=lambda: [job])
+    with pytest.raises(PluginError, match="two plugins have the key|declared by"):
+        build(tmp_path, one, again)
 
 
 def test_township_jobs(app, tmp_path):
@@ -227,6 +243,7 @@ def test_township_make_receipt_number(tmp_path):
 
 @pytest.fixture
 def accepted(db, township, clerk):
+    set_enabled(township, "example", True)
     example_plugin.EVENTS.clear()
     return svc.register_case(
         township=township,
@@ -240,6 +257,27 @@ def accepted(db, township, clerk):
 
 def test_township_case_accepted(accepted):
     assert example_plugin.EVENTS == [("accepted", accepted.id)]
+
+
+def test_case_events_reach_only_plugins_the_township_enabled(db, other_township, other_clerk):
+    example_plugin.EVENTS.clear()
+    case = svc.register_case(
+        township=other_township,
+        kind="inquiry",
+        title="t",
+        applicant_name="a",
+        first_responder=other_clerk,
+        accept=True,
+    )
+    svc.resolve_case(case, other_clerk, "ok")
+    svc.close_case(case, other_clerk)
+    assert example_plugin.EVENTS == []
+
+
+def test_township_case_reopened(accepted, clerk):
+    svc.resolve_case(accepted, clerk, "ok")
+    svc.reopen_case(accepted, clerk, "群众不满意")
+    assert example_plugin.EVENTS[-1] == ("reopened", accepted.id)
 
 
 def test_township_case_forwarded(accepted, clerk, station):
@@ -314,16 +352,29 @@ def test_township_record_produced(app, db, township, other_township):
     from datetime import UTC, datetime
 
     from core.contract import ArchivalRecord
-    from core.institutions import enabled_hook
+    from core.models import ProducedRecord
+    from core.records import as_record, produce, records_since
 
-    record = ArchivalRecord(
-        source="core", reference="case:1", kind="case", title="t", produced_at=datetime.now(UTC)
-    )
-    example_plugin.EVENTS.clear()
+    def record(reference):
+        return ArchivalRecord(
+            source="core",
+            reference=reference,
+            kind="case",
+            title="t",
+            produced_at=datetime(2026, 12, 1, tzinfo=UTC),
+            content="<p>原文</p>",
+            trail=({"at": "2026-12-01T00:00:00+00:00", "who": "王", "what": "closed"},),
+        )
+
     set_enabled(township, "example", True)
-    enabled_hook("township_record_produced", township.id)(township=township, record=record)
-    enabled_hook("township_record_produced", other_township.id)(
-        township=other_township, record=record
-    )
-    assert example_plugin.EVENTS[-1] == ("record", (township.id, "core", "case:1"))
-    assert ("record", (other_township.id, "core", "case:1")) not in example_plugin.EVENTS
+    example_plugin.EVENTS.clear()
+    assert produce(township, record("case:1"))
+    assert not produce(township, record("case:1"))  # handed over once
+    produce(other_township, record("case:2"))
+    db.session.commit()
+    assert example_plugin.EVENTS == [("record", (township.id, "core", "case:1"))]
+    # the core keeps every record, also where no institution listened
+    kept = {r.reference: r for r in db.session.scalars(select(ProducedRecord))}
+    assert set(kept) == {"case:1", "case:2"}
+    assert [r.reference for r in records_since(other_township.id)] == ["case:2"]
+    assert as_record(kept["case:2"]) == record("case:2")

@@ -12,7 +12,11 @@ from core.migrate import current_heads, include_object, upgrade
 from core.testing.fixtures import postgres_url, require_service
 from tests import example_plugin
 
-MIGRATION_DB = "township_migrations"
+
+def migration_db_name(base: str) -> str:
+    """A database of its own, named after the test database (parallel runs do not meet)."""
+    name = base.rsplit("/", 1)[1].split("?")[0] or "test"
+    return f"township_migrations_{name}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -20,12 +24,13 @@ def empty_database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'empty.db'}"
     base = require_service(postgres_url(), "PostgreSQL")
+    migration_db = migration_db_name(base)
     admin = create_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{MIGRATION_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{MIGRATION_DB}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{migration_db}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{migration_db}"'))
     admin.dispose()
-    return base.rsplit("/", 1)[0] + "/" + MIGRATION_DB
+    return base.rsplit("/", 1)[0] + "/" + migration_db
 
 
 def test_upgrade_heads_from_empty_matches_the_models(empty_database_url):

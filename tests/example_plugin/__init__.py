@@ -129,6 +129,11 @@ def township_case_closed(case):
 
 
 @hookimpl
+def township_case_reopened(case):
+    EVENTS.append(("reopened", case.id))
+
+
+@hookimpl
 def township_record_produced(township, record):
     EVENTS.append(("record", (township.id, record.source, record.reference)))
 

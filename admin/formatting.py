@@ -1,0 +1,73 @@
+"""How the admin shows values: labels for enums, 是/否 for booleans, the township's time.
+
+Used by :class:`admin.views.TownshipModelView` for lists, details and exports, and by
+its form and filter converters, so an enum offered in a select or a filter reads in
+words in the user's language (flask-admin's own converters offer the raw values).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from flask_admin.contrib.sqla.filters import FilterConverter
+from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.model import filters
+from flask_admin.model.form import converts
+from flask_admin.form import Select2Field
+from wtforms import validators
+
+from core.labels import LazyChoices, display, enum_choices, label_of
+
+
+def _enum_class(column) -> type[enum.Enum] | None:
+    return getattr(getattr(column, "type", None), "enum_class", None)
+
+
+class LabelledModelConverter(AdminModelConverter):
+    """Enum columns become selects of labels (the stored value stays the code)."""
+
+    @converts("sqlalchemy.sql.sqltypes.Enum")
+    def convert_enum(self, column, field_args, **extra: Any):
+        enum_class = _enum_class(column)
+        if enum_class is None:
+            return super().convert_enum(column, field_args, **extra)
+        accepted = [m.value for m in enum_class]
+        if column.nullable:
+            field_args["allow_blank"] = True
+            accepted.append(None)
+        self._nullable_common(column, field_args)
+        field_args["choices"] = LazyChoices(lambda: [(m.value, label_of(m)) for m in enum_class])
+        field_args["validators"].append(validators.AnyOf(accepted))
+        field_args["coerce"] = lambda v: v.value if isinstance(v, enum.Enum) else str(v)
+        return Select2Field(**field_args)
+
+
+class LabelledFilterConverter(FilterConverter):
+    """Enum filters offer the labels."""
+
+    @filters.convert("enum")
+    def conv_enum(self, column, name, options=None, **kwargs: Any):
+        enum_class = _enum_class(column)
+        if not options and enum_class is not None:
+            options = enum_choices(enum_class)
+        return super().conv_enum(column, name, options, **kwargs)
+
+
+def _type_formatter(view, value, name):
+    return display(value)
+
+
+#: type formatters for lists, details and exports (values a column formatter did not own)
+TYPE_FORMATTERS = {
+    type(None): _type_formatter,
+    bool: _type_formatter,
+    enum.Enum: _type_formatter,
+    datetime: _type_formatter,
+    date: _type_formatter,
+    list: _type_formatter,
+}
+
+#: values :func:`display` turns into words in the row's township's zone
+DISPLAYED = (type(None), bool, enum.Enum, datetime, date, list, tuple)
