@@ -27,7 +27,12 @@ def _admin_globals():
     def admin_unread_count() -> int:
         return unread_count(current_user) if current_user.is_authenticated else 0
 
-    return {"admin_unread_count": admin_unread_count}
+    def admin_inbox_count() -> int:
+        from core import inbox
+
+        return inbox.count(current_user) if current_user.is_authenticated else 0
+
+    return {"admin_unread_count": admin_unread_count, "admin_inbox_count": admin_inbox_count}
 
 
 @templates.before_app_request
@@ -72,6 +77,8 @@ def _add_core_views(admin: Admin) -> None:
     from admin.audit_trail import AuditView
     from admin.calendar import CalendarView
     from admin.cases import CaseView
+    from admin.grants import GrantsView
+    from admin.inbox import InboxView
     from admin.institutions import SwitchboardView
     from admin.jobs import JobsView
     from admin.notifications import NotificationsView
@@ -82,6 +89,7 @@ def _add_core_views(admin: Admin) -> None:
 
     settings = _l("Township settings")
     administration = _l("Administration")
+    admin.add_view(InboxView(name=_l("Inbox"), endpoint="admin_inbox"))
     admin.add_view(CaseView())
     admin.add_view(PersonView())
     admin.add_view(
@@ -93,6 +101,9 @@ def _add_core_views(admin: Admin) -> None:
     )
     admin.add_view(UnitView(category=settings))
     admin.add_view(UserView(category=administration))
+    admin.add_view(
+        GrantsView(name=_l("Roles and permissions"), endpoint="admin_grants", category=settings)
+    )
     admin.add_view(AuditView(category=administration))
     admin.add_view(
         JobsView(name=_l("Scheduled jobs"), endpoint="admin_jobs", category=administration)

@@ -121,9 +121,14 @@ class DashboardView(SecureViewMixin, AdminIndexView):
 
     @expose("/")
     def index(self):
+        from core import inbox
+
         boards = build_dashboards(self.township_ids("dashboard.read"))
+        waiting, waiting_total = inbox.page(current_user, 1, per_page=5)
         return self.render(
             "admin/township/dashboard.html",
             boards=boards,
             uncovered=uncovered_years(),
+            waiting=waiting,
+            waiting_total=waiting_total,
         )

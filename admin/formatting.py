@@ -13,9 +13,9 @@ from typing import Any
 
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.form import Select2Field
 from flask_admin.model import filters
 from flask_admin.model.form import converts
-from flask_admin.form import Select2Field
 from wtforms import validators
 
 from core.labels import LazyChoices, display, enum_choices, label_of

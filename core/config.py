@@ -90,6 +90,14 @@ SETTINGS: dict[str, Setting] = {
         "`township.plugins` entry-point group.",
     ),
     "PAGE_SIZE": Setting(20, "Rows per page in public lists and the API."),
+    "PUBLIC_BASE_URL": Setting(
+        None,
+        "The address citizens reach the public site at, e.g. `https://zwfw.example.gov.cn`; "
+        "printed receipts' QR codes point there (unset = the address of the request).",
+    ),
+    "EARLIEST_YEAR": Setting(
+        2000, "Dates before 1 January of this year are refused as typing mistakes."
+    ),
     "EXTRA_PLUGINS": Setting(
         (),
         "Plugins registered besides the entry points: modules or import paths "

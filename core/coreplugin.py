@@ -149,3 +149,10 @@ def township_inbox_sources(user, township_ids):
     from core.cases import inbox_sources
 
     return inbox_sources(user, township_ids)
+
+
+@hookimpl(trylast=True)
+def township_find_receipt(receipt_no):
+    from core.receipts import find_case_receipt
+
+    return find_case_receipt(receipt_no)

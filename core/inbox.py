@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import url_for
 from sqlalchemy import String, cast, func, literal, select, union_all
-from werkzeug.routing import BuildError
 
 from core import clock
 from core.contract import InboxSource
@@ -45,10 +43,9 @@ class InboxItem:
 
     @property
     def link(self) -> str | None:
-        try:
-            return url_for(self.source.endpoint, **{self.source.id_arg: self.object_id})
-        except BuildError:
-            return None
+        from core.links import link
+
+        return link(self.source.endpoint, **{self.source.id_arg: self.object_id})
 
     @property
     def label(self) -> str:

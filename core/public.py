@@ -7,25 +7,23 @@ personal; it is rate limited per address so receipt numbers cannot be guessed.
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core.cases import public_view
+from core import receipts
 from core.db import db
 from core.extensions import limiter
 from core.institutions import enabled_keys
-from core.models import Case, OrgUnit, UnitKind
+from core.models import OrgUnit, UnitKind
 from core.plugins import state
 
 bp = Blueprint("public", __name__)
 
 #: lookups per address; a receipt number has 40 random bits, so guessing is hopeless
 LOOKUP_RATE_LIMIT = "30 per minute"
-#: what a receipt number may look like (the core's: ``EAST-250124-K7M2Q9XA``)
-RECEIPT_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,31}$")
+#: what a receipt number may look like (kept here for callers of the old name)
+RECEIPT_PATTERN = receipts.RECEIPT_PATTERN
 TOWNSHIPS_PER_PAGE = 50
 
 
@@ -68,11 +66,20 @@ def index():
 
 @bp.get("/t/<code>/")
 def township(code: str):
-    """A township's page: the public pages of the institutions it adopted."""
+    """A township's page: the public pages of the institutions it adopted, and the panels
+    they add (service hall hours, who is on duty ...)."""
+    from core.institutions import enabled_hook
+
     unit = township_by_code(code)
     if unit is None:
         abort(404)
-    return render_template("core/public/township.html", township=unit, pages=public_pages(unit))
+    caller = enabled_hook("township_public_sections", unit.id)
+    sections = sorted(
+        (s for group in caller(township=unit) for s in group or ()), key=lambda s: s.order
+    )
+    return render_template(
+        "core/public/township.html", township=unit, pages=public_pages(unit), sections=sections
+    )
 
 
 def _lookup_exempt() -> bool:
@@ -83,35 +90,74 @@ def _lookup_exempt() -> bool:
 @bp.get("/lookup")
 @limiter.limit(LOOKUP_RATE_LIMIT, exempt_when=_lookup_exempt)
 def lookup():
-    """A citizen looks up a case by its receipt number: status and dates, nothing personal."""
-    receipt = (request.args.get("receipt") or "").strip().upper()
+    """A citizen looks up any receipt by its number: status and dates, nothing personal,
+    and what the township's institutions add under it."""
+    receipt_no = receipts.normalise(request.args.get("receipt"))
     found = None
-    kind = None
     error = None
     status = 200
-    if receipt:
-        if not RECEIPT_PATTERN.match(receipt):
+    found_sections = []
+    if receipt_no:
+        if not receipts.is_well_formed(receipt_no):
             error = _(
                 "A receipt number has letters, digits and dashes, as printed on your receipt."
             )
             status = 400
         else:
-            case = db.session.scalar(select(Case).where(Case.receipt_no == receipt))
-            if case is None:
-                error = _("No case has this receipt number. Check it and try again.")
+            found = receipts.find(receipt_no)
+            if found is None:
+                error = _("No receipt has this number. Check it and try again.")
                 status = 404
             else:
-                found = public_view(case)
-                kind = state().case_kinds.get(case.kind)
+                found_sections = receipts.sections(found)
     return render_template(
-        "core/public/lookup.html", receipt=receipt[:40], case=found, kind=kind, error=error
+        "core/public/lookup.html",
+        receipt_no=receipt_no[:40],
+        receipt=found,
+        sections=found_sections,
+        error=error,
+        qr=None,
+        staff=False,
+        lookup_base=receipts.lookup_url("").split("?")[0],
     ), status
+
+
+@bp.get("/receipt/<receipt_no>")
+@limiter.limit(LOOKUP_RATE_LIMIT)
+def receipt(receipt_no: str):
+    """The printable receipt (A5, with a QR code to the lookup). Staff of the township see
+    the matter's title and the applicant on it; anyone else sees the public receipt."""
+    from flask_login import current_user
+
+    from core.access import visible_township_ids
+
+    found = receipts.find(receipt_no)
+    if found is None:
+        abort(404)
+    staff = found.township.id in visible_township_ids(current_user)
+    back = request.args.get("back") if staff else None
+    return render_template(
+        "core/receipt_print.html",
+        receipt=found,
+        staff=staff,
+        qr=receipts.qr_svg(receipts.lookup_url(found.receipt_no)),
+        lookup_base=receipts.lookup_url("").split("?")[0],
+        back=back if back and back.startswith("/") and not back.startswith("//") else None,
+    )
 
 
 @bp.errorhandler(429)
 def _too_many_lookups(exc):
     """A friendly page instead of the bare 429 when someone looks up too fast."""
     error = _("Too many look-ups from your address. Please wait a minute and try again.")
-    return render_template(
-        "core/public/lookup.html", receipt="", case=None, kind=None, error=error
-    ), 429
+    response = render_template(
+        "core/public/lookup.html",
+        receipt_no="",
+        receipt=None,
+        sections=[],
+        error=error,
+        qr=None,
+        staff=False,
+        lookup_base="",
+    )
+    return response, 429

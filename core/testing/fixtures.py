@@ -83,6 +83,25 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def page_text(html: str, selector: str) -> str:
+    """The visible text of the first element matching a CSS ``selector`` ("" if none),
+    whitespace collapsed: ``page_text(html, "#receipt-responsible")``."""
+    from bs4 import BeautifulSoup
+
+    found = BeautifulSoup(html, "html.parser").select_one(selector)
+    return " ".join(found.get_text(" ").split()) if found is not None else ""
+
+
+def page_texts(html: str, selector: str) -> list[str]:
+    """The visible text of every element matching ``selector``."""
+    from bs4 import BeautifulSoup
+
+    return [
+        " ".join(found.get_text(" ").split())
+        for found in BeautifulSoup(html, "html.parser").select(selector)
+    ]
+
+
 # ---------------------------------------------------------------------------
 # App and database
 # ---------------------------------------------------------------------------

@@ -105,15 +105,15 @@ def test_public_index_is_in_chinese_by_default_and_english_on_request(browser):
     html = browser.get("/").get_data(as_text=True)
     assert html_lang(html) == "zh-CN"
     assert text_of(html, "h1") == ["各镇"]
-    assert "查询事项" in text_of(html, "h2")
-    assert "Look up a case" not in html
+    assert "回执查询" in text_of(html, "h2")
+    assert "Look up a receipt" not in html
 
     switch_to_english(browser)
     html = browser.get("/").get_data(as_text=True)
     assert html_lang(html) == "en"
     assert text_of(html, "h1") == ["Townships"]
-    assert "Look up a case" in text_of(html, "h2")
-    assert "查询事项" not in html
+    assert "Look up a receipt" in text_of(html, "h2")
+    assert "回执查询" not in html
 
 
 def extracted_msgids() -> dict[str, tuple[str, int]]:

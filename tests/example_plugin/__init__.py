@@ -181,3 +181,125 @@ def township_cli_commands():
 @hookimpl
 def township_app_created(app):
     app.jinja_env.globals["example_loaded"] = True
+
+
+@hookimpl
+def township_permissions():
+    from core.contract import Permission
+
+    return [
+        Permission(
+            "example.review",
+            "审阅示例笔记",
+            "Review example notes",
+            default_roles=frozenset({"leader", "example_officer"}),
+        )
+    ]
+
+
+@hookimpl
+def township_inbox_sources(user, township_ids):
+    """Notes wait for whoever may review them (leaders by default)."""
+    from sqlalchemy import literal, select
+
+    from core.access import township_ids_with
+    from core.contract import InboxSource
+    from tests.example_plugin.models import ExampleNote
+
+    ids = township_ids_with(user, "example.review") & township_ids
+    if not ids:
+        return []
+    return [
+        InboxSource(
+            "example.note_review",
+            "待审阅示例笔记",
+            "Example note to review",
+            select(
+                ExampleNote.id.label("object_id"),
+                ExampleNote.title.label("title"),
+                ExampleNote.township_id.label("township_id"),
+                ExampleNote.created_at.label("since"),
+                literal(None).label("due_on"),
+            ).where(ExampleNote.township_id.in_(ids)),
+            "example_notes.details_view",
+        )
+    ]
+
+
+@hookimpl
+def township_find_receipt(receipt_no):
+    """Notes have receipts ``EX-<id>`` (a stand-in for an institution's own numbers)."""
+    from core.contract import PublicReceipt
+    from core.db import db
+    from core.models import OrgUnit
+    from tests.example_plugin.models import ExampleNote
+
+    if not receipt_no.startswith("EX-") or not receipt_no[3:].isdigit():
+        return None
+    note = db.session.get(ExampleNote, int(receipt_no[3:]))
+    if note is None:
+        return None
+    return PublicReceipt(
+        receipt_no=receipt_no,
+        township=db.session.get(OrgUnit, note.township_id),
+        source="example",
+        kind_label="示例笔记",
+        status_label="已收到",
+        received_on=note.created_at.date(),
+        obj=note,
+    )
+
+
+@hookimpl
+def township_receipt_sections(receipt):
+    from markupsafe import Markup
+
+    from core.contract import ReceiptSection
+
+    return [
+        ReceiptSection(
+            "示例补充", Markup("<p id='example-section'>{}</p>").format(receipt.receipt_no)
+        )
+    ]
+
+
+@hookimpl
+def township_public_sections(township):
+    from markupsafe import Markup
+
+    from core.contract import PublicSection
+
+    return [
+        PublicSection("示例公告", Markup("<p id='example-public'>{}</p>").format(township.name))
+    ]
+
+
+@hookimpl
+def township_staff_public_links(township, user):
+    from core.contract import PublicLink
+
+    return [PublicLink("评价示例", f"/t/{township.code}/example/?rate={user.id}")]
+
+
+@hookimpl
+def township_person_year_figures(township, year, user_ids):
+    from core.contract import PersonYearFigure
+
+    return [
+        PersonYearFigure(
+            "example.notes",
+            "示例笔记",
+            "Example notes",
+            user_id=uid,
+            year=year,
+            value=1,
+            target=1,
+            met=True,
+        )
+        for uid in (user_ids or [])
+    ]
+
+
+@hookimpl
+def township_user_returned(user, township, absence):
+    EVENTS.append(("returned", (user.id, township.id)))
