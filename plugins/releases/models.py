@@ -210,6 +210,8 @@ class ReleaseBatch(db.Model):
     scheduled_for: Mapped[datetime] = mapped_column(index=True)
     #: how many fire times of the plan this batch stands for (>1: missed ones coalesced)
     fire_times: Mapped[int] = mapped_column(default=1)
+    #: the first of those fire times (lateness counts from it); None = ``scheduled_for``
+    first_scheduled_for: Mapped[datetime | None]
     status: Mapped[BatchStatus] = mapped_column(
         Enum(BatchStatus, native_enum=False, length=16), default=BatchStatus.pending, index=True
     )

@@ -303,14 +303,31 @@ def latest_fire_time(
     cron: str, timezone: str, after: datetime, now: datetime
 ) -> tuple[datetime | None, int]:
     """The latest fire time of the schedule in ``(after, now]`` and how many there were."""
+    span = missed_fire_times(cron, timezone, after, now)
+    return span.latest, span.count
+
+
+@dataclass(frozen=True)
+class MissedSpan:
+    """The fire times of a plan in ``(after, now]``: the first, the latest and how many."""
+
+    first: datetime | None
+    latest: datetime | None
+    count: int
+
+
+def missed_fire_times(cron: str, timezone: str, after: datetime, now: datetime) -> MissedSpan:
+    """The fire times of the schedule in ``(after, now]`` (looking back at most a year or so)."""
     trigger = parse_trigger(cron, timezone)
     after = max(after, now - LOOKBACK)
     fire = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
-    latest, count = None, 0
+    first = latest = None
+    count = 0
     while fire is not None and fire <= now:
+        first = first or fire
         latest, count = fire, count + 1
         fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
-    return latest, count
+    return MissedSpan(first, latest, count)
 
 
 def _insert_batch(values: dict[str, Any]) -> int | None:
@@ -363,17 +380,18 @@ def due_sweep(now: datetime | None = None) -> list[int]:
             previous = previous if previous.tzinfo else previous.replace(tzinfo=UTC)
             after = max(after, previous)
         try:
-            fire, count = latest_fire_time(plan.cron, plan.timezone, after, now)
+            span = missed_fire_times(plan.cron, plan.timezone, after, now)
         except TriggerError:
             log.error("township %s: release plan %r does not parse", plan.township_id, plan.cron)
             continue
-        if fire is None:
+        if span.latest is None:
             continue
         batch_id = _insert_batch(
             {
                 "township_id": plan.township_id,
-                "scheduled_for": fire.astimezone(UTC),
-                "fire_times": count,
+                "scheduled_for": span.latest.astimezone(UTC),
+                "first_scheduled_for": span.first.astimezone(UTC),
+                "fire_times": span.count,
                 "status": BatchStatus.pending,
                 "channels": list(plan.channels or []),
                 "created_at": now,
@@ -392,12 +410,24 @@ def due_sweep(now: datetime | None = None) -> list[int]:
 def publish_batch(batch_id: int, now: datetime | None = None) -> bool:
     """Publish every approved product of the batch's township, once. Does not commit.
 
-    Guarded by the batch's state: ``UPDATE ... SET status='published' WHERE
-    status='pending'``. The loser of a race (second worker, repeated message)
-    matches no row and does nothing. Everything (products, archive, empty-release
-    notice) is written in the caller's transaction, so a crash mid-way leaves the
-    batch pending and the re-sent task does the whole release. Returns whether
-    this call published it.
+    Guarded twice, both by conditional UPDATEs:
+
+    * the batch: ``UPDATE ... SET status='published' WHERE status='pending'``; the
+      loser of a race (second worker, repeated message) matches no row and does
+      nothing;
+    * each product: ``UPDATE ... SET status='published', batch_id=... WHERE
+      status='approved' RETURNING id`` claims the products. Two *different* batches
+      of one township publishing at the same time (a batch still being retried
+      when the next comes due, or a plan changed while a batch was pending)
+      therefore never publish a product twice: on PostgreSQL the second UPDATE
+      waits for the first transaction's row locks and then finds those rows no
+      longer approved; SQLite lets one writer at a time.
+
+    Everything (products, archive, empty-release notice) is written in the
+    caller's transaction, so a crash mid-way leaves the batch pending and the
+    re-sent task does the whole release. Lateness is counted from the batch's
+    first missed fire time (``first_scheduled_for``) when several were coalesced.
+    Returns whether this call published it.
     """
     now = now or utcnow()
     won = db.session.execute(
@@ -413,26 +443,54 @@ def publish_batch(batch_id: int, now: datetime | None = None) -> bool:
         .where(ReleaseBatch.id == batch_id)
         .execution_options(populate_existing=True)
     ).scalar_one()
-    products = db.session.scalars(
-        select(Product)
-        .where(Product.township_id == batch.township_id, Product.status == ProductStatus.approved)
-        .options(selectinload(Product.approved_by))
-        .order_by(Product.approved_at, Product.id)
-    ).all()
-    for product in products:
-        product.status = ProductStatus.published
-        product.batch_id = batch.id
-        product.published_at = now
-    db.session.flush()
+    claimed = (
+        db.session.execute(
+            update(Product)
+            .where(
+                Product.township_id == batch.township_id,
+                Product.status == ProductStatus.approved,
+            )
+            .values(status=ProductStatus.published, batch_id=batch.id, published_at=now)
+            .returning(Product.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    products = (
+        db.session.scalars(
+            select(Product)
+            .where(Product.id.in_(claimed))
+            .options(selectinload(Product.approved_by))
+            .order_by(Product.approved_at, Product.id)
+            .execution_options(populate_existing=True)
+        ).all()
+        if claimed
+        else []
+    )
     archive_release(batch, products, now)
     hand_to_archives(batch, products, now)
     batch.product_count = len(products)
     batch.empty = not products
-    batch.lateness_seconds = max(0, int((now - batch.scheduled_for).total_seconds()))
+    batch.lateness_seconds = lateness_seconds(batch, now)
     if not products:
         _notify_empty_release(batch)
     db.session.flush()
     return True
+
+
+def lateness_seconds(batch: ReleaseBatch, published_at: datetime) -> int:
+    """Seconds from the batch's first owed fire time to its publication (never negative).
+
+    A batch that coalesced the missed 18:00 and 19:00 releases and went out at 19:04
+    is 64 minutes late, not 4: the 18:00 release is the one citizens waited for.
+    """
+    first = batch.first_scheduled_for or batch.scheduled_for
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    if published_at.tzinfo is None:
+        published_at = published_at.replace(tzinfo=UTC)
+    return max(0, int((published_at - first).total_seconds()))
 
 
 def archive_release(batch: ReleaseBatch, products: list[Product], now: datetime) -> None:

@@ -86,7 +86,9 @@ def test_scheduler_down_across_two_release_times_gives_one_late_batch(enabled, d
         db.session.commit()
     db.session.refresh(batch)
     assert batch.status == BatchStatus.published
-    assert batch.lateness_seconds == 4 * 86400 + 3600 + 30
+    # lateness counts from the first missed release (1 October, 09:00 Shanghai = 01:00 UTC)
+    assert batch.first_scheduled_for == datetime(2026, 10, 1, 1, 0, tzinfo=UTC)
+    assert batch.lateness_seconds == 35 * 86400 + 3600 + 30
 
 
 def test_a_release_on_time_is_created_once_and_the_next_waits(enabled, db):
