@@ -13,6 +13,7 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import delete, func, select
 
@@ -45,6 +46,35 @@ def next_run(trigger: str, timezone: str) -> tuple[datetime | None, str | None]:
     except TriggerError as exc:
         return None, str(exc)
     return (times[0] if times else None), None
+
+
+#: skipped runs listed on the page
+SKIPPED_SHOWN = 20
+
+#: why a due time was skipped, in words (scheduler.runner's reason codes)
+SKIP_REASON_LABELS = {
+    "missed": _l("Missed: it passed its grace time before a scheduler could fire it"),
+    "coalesced": _l("Coalesced: owed together with a later due time, which fired once for both"),
+    "max_instances": _l("The previous run was still going (maximum running instances reached)"),
+    "takeover": _l("The scheduler that owed it stopped before firing it"),
+    "no_actor": _l("The job is no longer declared by any plugin"),
+}
+
+
+def skipped_runs(limit: int = SKIPPED_SHOWN) -> list[tuple[JobRun, str]]:
+    """The latest due times recorded as skipped, with their reason in words (one query)."""
+    from scheduler.runner import SKIPPED, skip_reason
+
+    rows = db.session.scalars(
+        select(JobRun)
+        .where(JobRun.outcome == SKIPPED)
+        .order_by(JobRun.scheduled_for.desc(), JobRun.id.desc())
+        .limit(limit)
+    )
+    return [
+        (run, str(SKIP_REASON_LABELS.get(skip_reason(run.message) or "", run.message or "")))
+        for run in rows
+    ]
 
 
 def job_rows() -> list[JobRow]:
@@ -83,7 +113,7 @@ class JobsView(TownshipBaseView):
 
     @expose("/")
     def index(self):
-        return self.render("admin/township/jobs.html", rows=job_rows())
+        return self.render("admin/township/jobs.html", rows=job_rows(), skipped=skipped_runs())
 
     def _spec(self) -> JobSpec:
         spec = state().jobs.get(request.values.get("id", ""))

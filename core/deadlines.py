@@ -157,8 +157,12 @@ def deadline_sweep_job() -> None:
 
 
 @actor("core.resend_sweep", queue_name="core", durable=False, max_retries=0)
-def resend_sweep_job() -> None:
-    """Scheduled nudge: send again pending tasks whose message may have been lost."""
+def resend_sweep_job(grace_seconds: int | None = None) -> None:
+    """Scheduled nudge: send again pending tasks whose message may have been lost.
+
+    ``grace_seconds`` comes with the message from the active scheduler (its
+    ``SWEEP_GRACE_SECONDS``), so the setting is the scheduler's, not each worker's.
+    """
     from core.tasks import resend_due
 
-    resend_due(current_app._get_current_object())
+    resend_due(current_app._get_current_object(), grace_seconds=grace_seconds)

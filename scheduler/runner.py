@@ -22,7 +22,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from core.db import db, utcnow
@@ -77,6 +77,20 @@ def prune_runs(keep_days: int = RUNS_KEPT_DAYS) -> int:
     return result.rowcount
 
 
+def job_kwargs(job_id: str, spec) -> dict:
+    """The message's arguments: the spec's, plus what the scheduler decides for the job.
+
+    ``core.resend_sweep`` gets the scheduler's ``SWEEP_GRACE_SECONDS``, so the grace
+    time is set where the sweep's interval is set (not on every worker).
+    """
+    from flask import current_app
+
+    kwargs = dict(spec.kwargs or {})
+    if job_id == "core.resend_sweep" and current_app.config.get("SWEEP_GRACE_SECONDS") is not None:
+        kwargs.setdefault("grace_seconds", int(current_app.config["SWEEP_GRACE_SECONDS"]))
+    return kwargs
+
+
 def fire(
     job_id: str,
     scheduled_for: datetime | None = None,
@@ -115,7 +129,7 @@ def fire(
             db.session.add(run)
             if lazy is None:
                 run.outcome = SKIPPED
-                run.message = "the job or its actor is no longer declared by any plugin"
+                run.message = f"[{NO_ACTOR}] the job or its actor is no longer declared"
                 db.session.commit()
                 return run.outcome
             try:
@@ -127,7 +141,7 @@ def fire(
                 )
                 return None
             try:
-                lazy.send(**(spec.kwargs or {}))
+                lazy.send(**job_kwargs(job_id, spec))
             except Exception as exc:  # the broker may be down; the next due time retries
                 log.exception("job %s: could not enqueue %s", job_id, spec.actor_name)
                 run.outcome = ERROR
@@ -136,6 +150,84 @@ def fire(
             else:
                 log.info("job %s fired (due %s): sent %s", job_id, scheduled_for, spec.actor_name)
             return run.outcome
+        finally:
+            db.session.remove()
+
+
+#: why a due time was not fired (``JobRun.message`` of a "skipped" run starts with one)
+MISSED = "missed"  # passed its misfire grace time before any scheduler could fire it
+COALESCED = "coalesced"  # several due times were owed at once; only the latest fired
+MAX_INSTANCES = "max_instances"  # the previous run of the job was still going
+LOST_IN_TAKEOVER = "takeover"  # the scheduler that owed it stopped before firing it
+NO_ACTOR = "no_actor"  # the job or its actor is no longer declared
+
+SKIP_REASONS = (MISSED, COALESCED, MAX_INSTANCES, LOST_IN_TAKEOVER, NO_ACTOR)
+
+
+def skip_reason(message: str | None) -> str | None:
+    """The reason code a skipped run's message starts with (``"[missed] ..."``), if any."""
+    if message and message.startswith("["):
+        code = message[1 : message.find("]")]
+        if code in SKIP_REASONS:
+            return code
+    return None
+
+
+def _insert_run_once(values: dict) -> bool:
+    """INSERT a run row unless its (job, due time) exists; whether it was inserted."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = db.session.execute(
+        insert(JobRun)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["job_id", "scheduled_for"])
+    )
+    return result.rowcount == 1
+
+
+def record_skipped(
+    job_id: str,
+    scheduled_for: datetime,
+    reason: str,
+    detail: str = "",
+    *,
+    service: SchedulerService | None = None,
+    check_lease: bool = True,
+) -> str | None:
+    """Record a due time that was not fired (outcome "skipped", the reason in the message).
+
+    Nothing is recorded when the lease is not ours or the due time already has a
+    row (fired, or recorded before): a due time has at most one row.
+    """
+    service = _service(service)
+    if service is None:
+        return None
+    with service.app.app_context():
+        try:
+            if check_lease and not service.lease.holds():
+                return None
+            inserted = _insert_run_once(
+                {
+                    "job_id": job_id,
+                    "scheduled_for": scheduled_for,
+                    "fired_at": utcnow(),
+                    "holder": service.lease.holder,
+                    "outcome": SKIPPED,
+                    "message": f"[{reason}] {detail}".strip()[:2000],
+                }
+            )
+            db.session.commit()
+            if not inserted:
+                return None
+            log.warning("job %s: due time %s skipped: %s %s", job_id, scheduled_for, reason, detail)
+            return SKIPPED
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s: could not record the skipped due time %s", job_id, scheduled_for)
+            return None
         finally:
             db.session.remove()
 
@@ -149,28 +241,44 @@ def record_missed(
     service: SchedulerService | None = None,
 ) -> str | None:
     """Record a due time that passed its misfire grace time unfired (outcome "skipped")."""
-    service = _service(service)
-    if service is None:
-        return None
-    with service.app.app_context():
-        try:
-            if not service.lease.holds() or _already_ran(job_id, scheduled_for):
-                return None
-            db.session.add(
-                JobRun(
-                    job_id=job_id,
-                    scheduled_for=scheduled_for,
-                    fired_at=utcnow(),
-                    holder=service.lease.holder,
-                    outcome=SKIPPED,
-                    message=(
-                        f"missed by {int(late_by.total_seconds())} s "
-                        f"(misfire grace time {grace_seconds} s)"
-                    ),
-                )
+    return record_skipped(
+        job_id,
+        scheduled_for,
+        MISSED,
+        f"missed by {int(late_by.total_seconds())} s (misfire grace time {grace_seconds} s)",
+        service=service,
+    )
+
+
+def last_runs(job_ids: list[str] | None = None) -> dict[str, datetime]:
+    """The latest recorded due time of each job (one grouped query)."""
+    query = select(JobRun.job_id, func.max(JobRun.scheduled_for)).group_by(JobRun.job_id)
+    if job_ids is not None:
+        query = query.where(JobRun.job_id.in_(job_ids))
+    return {job_id: last for job_id, last in db.session.execute(query).all() if last is not None}
+
+
+def recorded_due_times(job_id: str, first: datetime, last: datetime) -> set[datetime]:
+    """The due times of ``job_id`` in ``[first, last]`` that have a run row."""
+    return set(
+        db.session.scalars(
+            select(JobRun.scheduled_for).where(
+                JobRun.job_id == job_id,
+                JobRun.scheduled_for >= first,
+                JobRun.scheduled_for <= last,
             )
-            db.session.commit()
-            log.warning("job %s missed its run of %s by %s", job_id, scheduled_for, late_by)
-            return SKIPPED
-        finally:
-            db.session.remove()
+        )
+    )
+
+
+def unrecorded_due_times(
+    trigger, after: datetime, before: datetime, limit: int = 10_000
+) -> list[datetime]:
+    """The trigger's due times in ``(after, before)`` (at most ``limit``)."""
+    times: list[datetime] = []
+    fire = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    while fire is not None and fire < before and len(times) < limit:
+        if fire > after:
+            times.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+    return times

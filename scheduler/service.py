@@ -63,6 +63,7 @@ from apscheduler.events import (
     EVENT_JOB_MISSED,
     JobExecutionEvent,
 )
+from apscheduler.executors.base import MaxInstancesReachedError
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers import SchedulerNotRunningError
@@ -92,6 +93,8 @@ DEFAULT_LEASE_SECONDS = 15
 DEFAULT_POLL_SECONDS = 5
 #: how often the active scheduler deletes old run rows (runner.RUNS_KEPT_DAYS)
 PRUNE_SECONDS = 3600
+#: how often the active scheduler looks for due times that got no run row (:meth:`audit`)
+AUDIT_SECONDS = 60
 
 
 # ---------------------------------------------------------------------------
@@ -214,6 +217,27 @@ class FiringExecutor(ThreadPoolExecutor):
         super().__init__(max_workers)
         self.service = service
 
+    def submit_job(self, job, run_times):
+        """Submit, or record the due times as skipped when the previous run still goes.
+
+        APScheduler only logs "skipped: maximum number of running instances reached";
+        here each of those due times gets a "skipped" run row with the reason.
+        """
+        try:
+            super().submit_job(job, run_times)
+        except MaxInstancesReachedError:
+            for run_time in run_times:
+                self._pool.submit(
+                    runner.record_skipped,
+                    job.id,
+                    run_time,
+                    runner.MAX_INSTANCES,
+                    "maximum number of running instances reached: the previous run "
+                    "of this job was still going",
+                    service=self.service,
+                )
+            raise
+
     def _do_submit_job(self, job, run_times):
         def callback(future):
             exc = future.exception()
@@ -225,15 +249,37 @@ class FiringExecutor(ThreadPoolExecutor):
         self._pool.submit(self._run, job, run_times).add_done_callback(callback)
 
     def _run(self, job, run_times) -> list[JobExecutionEvent]:
+        """Fire the due times of one wake-up; each one not fired gets a "skipped" row.
+
+        APScheduler is told not to coalesce (it would drop the earlier due times
+        silently); this coalesces instead when the job asks for it: the latest due
+        time within the grace fires, earlier ones are recorded as coalesced into it.
+        """
         events = []
         alias = job._jobstore_alias
+        grace = job.misfire_grace_time
+        now = utcnow()
+        live, missed = [], []
         for run_time in run_times:
-            late = utcnow() - run_time
-            grace = job.misfire_grace_time
-            if grace is not None and late > timedelta(seconds=grace):
-                runner.record_missed(job.id, run_time, late, grace, service=self.service)
-                events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, run_time))
-                continue
+            late = now - run_time
+            (missed if grace is not None and late > timedelta(seconds=grace) else live).append(
+                run_time
+            )
+        for run_time in missed:
+            runner.record_missed(job.id, run_time, now - run_time, grace, service=self.service)
+            events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, run_time))
+        if live and self.service.coalesces(job.id):
+            latest = live[-1]
+            for run_time in live[:-1]:
+                runner.record_skipped(
+                    job.id,
+                    run_time,
+                    runner.COALESCED,
+                    f"owed together with {latest.isoformat()}, which fired for both",
+                    service=self.service,
+                )
+            live = [latest]
+        for run_time in live:
             try:
                 job.func(*job.args, scheduled_for=run_time, service=self.service, **job.kwargs)
             except Exception as exc:
@@ -285,6 +331,9 @@ class SchedulerService:
         self._last_renew = 0.0
         self._last_poll = 0.0
         self._last_prune = 0.0
+        self._last_audit = 0.0
+        self._coalesce: dict[str, bool] = {}
+        self._audited: dict[str, datetime] = {}
         self._lock = threading.RLock()
 
     @property
@@ -294,6 +343,10 @@ class SchedulerService:
     @property
     def active(self) -> bool:
         return self.scheduler is not None
+
+    def coalesces(self, job_id: str) -> bool:
+        """Whether several owed due times of the job fire once (the declared ``coalesce``)."""
+        return self._coalesce.get(job_id, True)
 
     # -- running -------------------------------------------------------------
 
@@ -353,6 +406,9 @@ class SchedulerService:
                 return
         if now - self._last_poll >= self.poll_seconds:
             self.sync()
+        if now - self._last_audit >= AUDIT_SECONDS:
+            self._last_audit = now
+            self.audit(periodic=True)
         if now - self._last_prune >= PRUNE_SECONDS:
             self._last_prune = now
             pruned = runner.prune_runs()
@@ -373,6 +429,8 @@ class SchedulerService:
             runner._active.append(self)
         try:
             self.sync(force=True)
+            self.audit(periodic=False)
+            self._last_audit = time.monotonic()
             scheduler.resume()
         except Exception:
             self._deactivate("could not schedule the jobs", wait=False)
@@ -420,9 +478,11 @@ class SchedulerService:
         existing = {job.id: job for job in scheduler.get_jobs()}
         for job_id, want in wanted.items():
             job = existing.pop(job_id, None)
+            # APScheduler never coalesces: FiringExecutor does, recording what it drops
+            self._coalesce[job_id] = want.coalesce
             options = {
                 "name": want.signature,
-                "coalesce": want.coalesce,
+                "coalesce": False,
                 "misfire_grace_time": want.misfire_grace_time,
             }
             if job is None:
@@ -440,16 +500,63 @@ class SchedulerService:
                 scheduler.modify_job(job_id, **options)
                 scheduler.reschedule_job(job_id, trigger=want.trigger)
                 log.info("rescheduled %s", want.signature)
-            elif (job.coalesce, job.misfire_grace_time) != (
-                want.coalesce,
-                want.misfire_grace_time,
-            ):
+            elif (job.coalesce, job.misfire_grace_time) != (False, want.misfire_grace_time):
                 scheduler.modify_job(job_id, **options)
         for job_id in existing:
             scheduler.remove_job(job_id)
             log.info("unscheduled %s (disabled or no longer declared)", job_id)
         self._snapshot = snapshot
         return True
+
+    def audit(self, periodic: bool = True) -> int:
+        """Record as skipped every due time that got no run row and will never fire.
+
+        A due time can lose its chance without a trace: the scheduler that owed it was
+        killed after APScheduler stored the job's next run time but before the run row
+        was written, or it lost the lease and its fencing check refused to fire. Between
+        the job's last recorded due time and the next run time in the job store, every
+        due time without a row is recorded ("takeover"). On activation the whole span is
+        checked; periodically only due times older than the job's misfire grace time
+        (plus two lease lengths), which no scheduler may still fire.
+        Returns how many were recorded.
+        """
+        scheduler = self.scheduler
+        if scheduler is None:
+            return 0
+        jobs = [job for job in scheduler.get_jobs() if job.next_run_time is not None]
+        last = runner.last_runs()
+        db.session.rollback()
+        now = utcnow()
+        recorded = 0
+        for job in jobs:
+            after = self._audited.get(job.id) if periodic else None
+            after = after or last.get(job.id)
+            if after is None:
+                continue
+            before = job.next_run_time
+            if periodic:
+                margin = timedelta(seconds=(job.misfire_grace_time or 0) + 2 * self.lease.seconds)
+                before = min(before, now - margin)
+            candidates = runner.unrecorded_due_times(job.trigger, after, before)
+            if candidates:
+                have = runner.recorded_due_times(job.id, candidates[0], candidates[-1])
+                db.session.rollback()
+                for due in candidates:
+                    if due in have:
+                        continue
+                    outcome = runner.record_skipped(
+                        job.id,
+                        due,
+                        runner.LOST_IN_TAKEOVER,
+                        "the scheduler that owed this due time stopped before firing it",
+                        service=self,
+                    )
+                    recorded += outcome is not None
+            if before > after:
+                self._audited[job.id] = before
+        if recorded:
+            log.warning("scheduler %s: recorded %d lost due time(s)", self.holder, recorded)
+        return recorded
 
     def next_fire_times(self, job_id: str, count: int = 5) -> list[datetime]:
         """The next ``count`` fire times of a job as the running scheduler has it."""
@@ -485,8 +592,12 @@ def run_foreground(app: Flask, **options) -> None:
         service.request_stop()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    from core.heartbeat import Heartbeat
+
+    heartbeat = Heartbeat(app, "scheduler").start()
     try:
         service.run()
     finally:
+        heartbeat.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

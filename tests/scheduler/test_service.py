@@ -153,9 +153,16 @@ def test_a_run_missed_while_no_scheduler_ran_fires_once_on_start(db, services, m
     wait_for(lambda: [r for r in runs(db) if r.scheduled_for > started_at], 6)
 
     missed = [r for r in runs(db) if last_before < r.scheduled_for < started_at]
-    assert len(missed) == 1, "two or more due times passed while down: one coalesced run"
-    late = missed[0]
-    assert late.outcome == "ok"
+    fired = [r for r in missed if r.outcome == "ok"]
+    assert len(fired) == 1, "two or more due times passed while down: one coalesced run"
+    late = fired[0]
+    assert late.scheduled_for == missed[-1].scheduled_for, "the latest due time fires"
+    # every earlier one is recorded as skipped, with the reason, never silently dropped
+    skipped = missed[:-1]
+    assert len(skipped) >= 1
+    assert {(r.outcome, runner.skip_reason(r.message)) for r in skipped} == {
+        ("skipped", runner.COALESCED)
+    }
     assert late.holder == second.holder
     assert late.fired_at - late.scheduled_for > timedelta(seconds=0.5)
     assert late.scheduled_for - last_before >= timedelta(seconds=4)  # the latest missed one
@@ -185,7 +192,8 @@ def test_a_run_enqueues_the_actor_once_per_due_time_and_only_under_the_lease(app
     assert runner.record_missed("example.tick", earlier, late_by, 60, service=service) == "skipped"
     skipped = runs(db)[0]
     assert skipped.outcome == "skipped"
-    assert skipped.message == "missed by 300 s (misfire grace time 60 s)"
+    assert skipped.message == "[missed] missed by 300 s (misfire grace time 60 s)"
+    assert runner.skip_reason(skipped.message) == runner.MISSED
 
     # a lease taken over by another process fences this one at once
     db.session.execute(
