@@ -52,7 +52,8 @@ babel-update: babel-extract
 
 babel-compile: $(VENV)/.installed
 	$(BIN)/pybabel compile -d core/translations
-	@for dir in plugins/*/translations; do $(BIN)/pybabel compile -d $$dir; done
+	$(BIN)/pybabel compile -D admin -d admin/translations
+	@for dir in $$(ls -d plugins/*/translations 2>/dev/null); do $(BIN)/pybabel compile -d $$dir; done
 
 ## Each plugin's own catalog: extract, update (or start zh_CN), compile. PLUGIN=key for one.
 babel-plugins: $(VENV)/.installed-test

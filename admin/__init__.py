@@ -7,6 +7,8 @@ one menu category per plugin with the views its ``township_admin_views`` returns
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
@@ -32,7 +34,17 @@ def _admin_globals():
 
         return inbox.count(current_user) if current_user.is_authenticated else 0
 
-    return {"admin_unread_count": admin_unread_count, "admin_inbox_count": admin_inbox_count}
+    from admin.formatting import in_zone, outcome_label
+    from scheduler.triggers import describe
+
+    return {
+        "admin_unread_count": admin_unread_count,
+        "admin_inbox_count": admin_inbox_count,
+        # schedules in words and times in the job's zone (jobs page, release plan)
+        "describe_schedule": describe,
+        "in_zone": in_zone,
+        "outcome_label": outcome_label,
+    }
 
 
 @templates.before_app_request
@@ -66,6 +78,8 @@ def init_admin(app: Flask) -> Admin:
         url="/admin",
         endpoint="admin",
         index_view=DashboardView(name=_l("Dashboard"), url="/admin", endpoint="admin"),
+        # flask-admin's own strings: its shipped .mo lacks some of its .po (see the folder)
+        translations_path=str(Path(__file__).parent / "translations"),
     )
     app.extensions["township_admin"] = admin
     _add_core_views(admin)

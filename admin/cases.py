@@ -36,6 +36,7 @@ from core.cases import (
     compute_due,
 )
 from core.db import db
+from core.labels import LazyChoices
 from core.models import (
     OPEN_STATUSES,
     Case,
@@ -91,6 +92,20 @@ ACTIONS_BY_TARGET = {
 }
 
 
+def limit_words(amount: int | None, unit: LimitUnit | str | None) -> str:
+    """A time limit with its unit: "30 working days" / "30 calendar days"."""
+    if amount is None:
+        return "–"
+    if unit in (LimitUnit.working_days, "working_days"):
+        return _("%(n)s working days", n=amount)
+    return _("%(n)s calendar days", n=amount)
+
+
+def unit_words(unit: LimitUnit | str | None) -> str:
+    """The unit of a time limit in words ("working days")."""
+    return LimitUnit(unit).label if unit in LimitUnit.__members__ else ""
+
+
 def kind_label(code: str) -> str:
     from flask import current_app
 
@@ -128,6 +143,127 @@ class TimelinessFilter(BaseSQLAFilter):
 
     def operation(self):
         return _l("is")
+
+
+def due_soon_cutoffs(township_ids: set[int]) -> dict[int, tuple]:
+    """Per township: (today, the first day that is no longer "due soon")."""
+    from admin.timeliness import calendars_for, due_soon_days_for
+
+    calendars = calendars_for(township_ids)
+    thresholds = due_soon_days_for(township_ids)
+    out = {}
+    for tid in township_ids:
+        today = clock.today(tid)
+        after = calendars[tid].add_working_days(today, thresholds[tid] + 1).due
+        out[tid] = (today, after)
+    return out
+
+
+class WorkFilter(BaseSQLAFilter):
+    """What a clerk or leader looks for first: my cases, due soon, overdue, my decisions."""
+
+    def apply(self, query, value, alias=None):
+        from sqlalchemy import and_, exists, false, or_
+
+        from core.access import township_ids_with, visible_township_ids
+
+        me = current_user.id
+        ids = visible_township_ids(current_user)
+        is_open = Case.status.in_(OPEN_STATUSES)
+        if value == "mine":
+            return query.filter(or_(Case.handler_id == me, Case.first_responder_id == me))
+        if value == "overdue":
+            return query.filter(
+                is_open,
+                Case.due_on.is_not(None),
+                clock.before_today(Case.due_on, Case.township_id, ids),
+            )
+        if value == "due_soon":
+            cutoffs = due_soon_cutoffs(ids)
+            if not cutoffs:
+                return query.filter(false())
+            return query.filter(
+                is_open,
+                or_(
+                    *(
+                        and_(Case.township_id == tid, Case.due_on >= today, Case.due_on < after)
+                        for tid, (today, after) in cutoffs.items()
+                    )
+                ),
+            )
+        if value == "decide":
+            deciding = township_ids_with(current_user, "cases.approve_extension")
+            return query.filter(
+                Case.township_id.in_(deciding),
+                exists().where(
+                    ExtensionRequest.case_id == Case.id,
+                    ExtensionRequest.approved.is_(None),
+                    ExtensionRequest.requested_by_id != me,
+                ),
+            )
+        if value == "open":
+            return query.filter(is_open)
+        return query
+
+    def operation(self):
+        return _l("is")
+
+
+class TownshipFilter(BaseSQLAFilter):
+    """Cases of one township (a county administrator sees several)."""
+
+    def apply(self, query, value, alias=None):
+        try:
+            return query.filter(Case.township_id == int(value))
+        except (TypeError, ValueError):
+            return query
+
+    def operation(self):
+        return _l("is")
+
+
+class HandlerFilter(BaseSQLAFilter):
+    """Cases of one handler ("0": no handler yet), as the dashboard counts them."""
+
+    def apply(self, query, value, alias=None):
+        try:
+            handler = int(value)
+        except (TypeError, ValueError):
+            return query
+        if handler == 0:
+            return query.filter(Case.handler_id.is_(None))
+        return query.filter(Case.handler_id == handler)
+
+    def operation(self):
+        return _l("is")
+
+
+def _visible_townships():
+    from core.access import visible_township_ids
+
+    return township_choices(visible_township_ids(current_user))
+
+
+def _visible_handlers():
+    from core.access import visible_township_ids
+
+    ids = visible_township_ids(current_user)
+    rows = db.session.execute(
+        select(User.id, User.name)
+        .where(User.id.in_(select(Case.handler_id).where(Case.township_id.in_(ids))))
+        .order_by(User.name)
+    ).all()
+    return [("0", _("(no handler yet)"))] + [(str(r.id), r.name) for r in rows]
+
+
+#: the "Show" filter's options, in the order the menu offers them
+WORK_OPTIONS = (
+    ("mine", _l("My cases (handler or first responder)")),
+    ("due_soon", _l("Due soon")),
+    ("overdue", _l("Overdue")),
+    ("decide", _l("Waiting for my decision")),
+    ("open", _l("Open")),
+)
 
 
 def staff_of(township_id: int) -> list[User]:
@@ -212,7 +348,26 @@ class CaseView(TownshipModelView):
             _l("Timeliness"),
             options=(("overdue", _l("Overdue")), ("open", _l("Open, not yet due"))),
         ),
+        WorkFilter(Case.id, _l("Show"), options=WORK_OPTIONS),
+        TownshipFilter(Case.township_id, _l("Township"), options=LazyChoices(_visible_townships)),
+        HandlerFilter(Case.handler_id, _l("Handler"), options=LazyChoices(_visible_handlers)),
     )
+
+    def filter_url(self, **chosen: Any) -> str:
+        """The case list filtered as the dashboard counts (``show="overdue", township=3,
+        handler=7``): one URL argument per chosen filter."""
+        kinds = {"show": WorkFilter, "township": TownshipFilter, "handler": HandlerFilter}
+        args = {}
+        position = 0
+        for name, value in chosen.items():
+            if value is None:
+                continue
+            for index, flt in enumerate(self._filters or ()):
+                if type(flt) is kinds[name]:
+                    args[f"flt{position}_{self.get_filter_arg(index, flt)}"] = value
+                    position += 1
+                    break
+        return url_for("admin_cases.index_view", **args)
 
     # -- list -------------------------------------------------------------
     def get_list(self, *args: Any, **kwargs: Any):
@@ -396,20 +551,26 @@ class CaseView(TownshipModelView):
             staff=staff_of(tid) if may_write else [],
             stations=stations_of(tid) if may_write else [],
             return_url=url_for(".index_view"),
+            limit_words=limit_words,
+            unit_words=unit_words,
         )
 
     # -- transitions ------------------------------------------------------
+    #: the admin's form names of two actions of :data:`core.cases.TRANSITIONS_BY_ACTION`
+    ACTION_ALIASES = {"extend": "request_extension", "decide": "decide_extension"}
+
     @expose("/transition/<int:case_id>/<action>/", methods=("POST",))
     def transition_view(self, case_id: int, action: str):
         """Run one transition service; a refused one is flashed and changes nothing."""
         case = self.get_one(str(case_id))
-        permission = "cases.approve_extension" if action == "decide" else "cases.write"
-        if not can(current_user, permission, case.township_id):
+        transition = services.TRANSITIONS_BY_ACTION.get(self.ACTION_ALIASES.get(action, action))
+        if transition is None:
+            abort(404)
+        if not can(current_user, transition.permission, case.township_id):
             abort(403)
         actor = current_user._get_current_object()
-        form = request.form
         try:
-            message = self._run(case, actor, action, form)
+            message = self._run(case, actor, transition, request.form)
         except CaseError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
@@ -420,7 +581,7 @@ class CaseView(TownshipModelView):
     def _unit(self, case: Case, raw: str | None) -> OrgUnit | None:
         if not raw:
             return None
-        unit = db.session.get(OrgUnit, int(raw)) if raw.isdigit() else None
+        unit = db.session.get(OrgUnit, int(raw)) if raw.isascii() and raw.isdigit() else None
         if unit is None:
             raise CaseError(_("Choose a department from the list."))
         return unit
@@ -428,65 +589,39 @@ class CaseView(TownshipModelView):
     def _user(self, case: Case, raw: str | None) -> User | None:
         if not raw:
             return None
-        user = db.session.get(User, int(raw)) if raw.isdigit() else None
+        user = db.session.get(User, int(raw)) if raw.isascii() and raw.isdigit() else None
         if user is None:
             raise CaseError(_("Choose a handler from the list."))
         return user
 
-    def _run(self, case: Case, actor: User, name: str, form) -> str:
-        if name == "accept":
-            services.accept_case(case, actor)
-            return _("The case is accepted; its due date is %(due)s.", due=case.due_on)
-        if name == "assign":
-            handler = self._user(case, form.get("handler_id"))
-            if handler is None:
-                raise CaseError(_("Choose a handler from the list."))
-            services.assign_case(case, actor, handler, self._unit(case, form.get("department_id")))
-            return _("The handler is assigned.")
-        if name == "start":
-            services.start_case(case, actor)
-            return _("The case is in progress.")
-        if name == "wait":
-            services.wait_for_citizen(case, actor, form.get("note", ""))
-            return _("The clock is paused until the citizen brings what is missing.")
-        if name == "forward":
-            services.forward_case(
-                case, actor, self._unit(case, form.get("department_id")), form.get("note", "")
-            )
-            return _("The case is forwarded.")
-        if name == "extend":
-            raw = (form.get("amount") or "").strip()
-            if not raw.isdigit():
-                raise CaseError(_("The new limit must be a whole number of days."))
-            services.request_extension(case, actor, int(raw), form.get("reason", ""))
-            return _("The extension request is waiting for a leader.")
-        if name == "decide":
-            pending = db.session.scalar(
-                select(ExtensionRequest).where(
-                    ExtensionRequest.case_id == case.id, ExtensionRequest.approved.is_(None)
-                )
-            )
-            if pending is None:
-                raise CaseError(_("There is no extension request to decide."))
-            decision = form.get("decision")
-            if decision not in ("approve", "refuse"):
-                raise CaseError(_("Approve or refuse the request."))
-            services.decide_extension(pending, actor, decision == "approve", form.get("note", ""))
-            return (
-                _("The extension is approved; the new due date is %(due)s.", due=case.due_on)
-                if decision == "approve"
-                else _("The extension is refused.")
-            )
-        if name == "resolve":
-            services.resolve_case(case, actor, form.get("result", ""))
-            return _("The case is resolved.")
-        if name == "deliver":
-            services.deliver_case(case, actor, form.get("delivery_note", ""))
-            return _("The delivery is recorded.")
-        if name == "close":
-            services.close_case(case, actor, form.get("note") or None)
-            return _("The case is closed.")
-        if name == "reopen":
-            services.reopen_case(case, actor, form.get("reason", ""))
-            return _("The case is reopened.")
-        abort(404)
+    def _run(self, case: Case, actor: User, transition, form) -> str:
+        """Read the transition's fields from the form (the table in :mod:`core.cases`
+        says which), run its service, and say what happened."""
+        values: dict[str, Any] = {}
+        for field in transition.fields:
+            if field.kind == "staff":
+                value = self._user(case, form.get("handler_id"))
+                if value is None and field.required:
+                    raise CaseError(_("Choose a handler from the list."))
+            elif field.kind == "department":
+                value = self._unit(case, form.get("department_id"))
+            elif field.kind == "amount":
+                raw = (form.get(field.name) or "").strip()
+                if not (raw.isascii() and raw.isdigit() and len(raw) < 6):
+                    raise CaseError(_("The new limit must be a whole number of days."))
+                value = int(raw)
+            elif field.kind == "approve":
+                decision = form.get("decision")
+                if decision not in ("approve", "refuse"):
+                    raise CaseError(_("Approve or refuse the request."))
+                value = decision == "approve"
+            elif field.kind == "date":
+                continue  # the admin accepts as of today
+            else:
+                value = form.get(field.name) or ""
+                if field.max_length and len(value) > field.max_length:
+                    raise CaseError(_("Must be at most %(n)s characters.", n=field.max_length))
+            if value is not None:
+                values[field.name] = value
+        transition(case, actor, values)
+        return str(transition.done(case, values))

@@ -32,6 +32,8 @@ class HandlerRow:
     name: str
     open: int = 0
     overdue: int = 0
+    #: the handler's user id (0: cases without a handler yet), for the list link
+    user_id: int = 0
 
 
 @dataclass
@@ -92,16 +94,22 @@ def build_dashboards(township_ids: set[int], today: date | None = None) -> list[
             boards[item.township_id].due_soon += 1
 
     handlers: dict[int, list[HandlerRow]] = defaultdict(list)
-    for tid, name, count, late in db.session.execute(
+    for tid, user_id, name, count, late in db.session.execute(
         select(
-            Case.township_id, User.name, func.count(Case.id), func.coalesce(func.sum(overdue), 0)
+            Case.township_id,
+            Case.handler_id,
+            User.name,
+            func.count(Case.id),
+            func.coalesce(func.sum(overdue), 0),
         )
         .outerjoin(User, User.id == Case.handler_id)
         .where(is_open, Case.township_id.in_(township_ids))
         .group_by(Case.township_id, Case.handler_id, User.name)
         .order_by(Case.township_id, User.name)
     ):
-        handlers[tid].append(HandlerRow(name or str(_l("(no handler yet)")), count, int(late)))
+        handlers[tid].append(
+            HandlerRow(name or str(_l("(no handler yet)")), count, int(late), user_id or 0)
+        )
     for tid, board in boards.items():
         board.handlers = handlers.get(tid, [])
         board.figures = plugin_figures(board.township)
@@ -125,8 +133,10 @@ class DashboardView(SecureViewMixin, AdminIndexView):
 
         boards = build_dashboards(self.township_ids("dashboard.read"))
         waiting, waiting_total = inbox.page(current_user, 1, per_page=5)
+        cases = next((v for v in self.admin._views if v.endpoint == "admin_cases"), None)
         return self.render(
             "admin/township/dashboard.html",
+            cases_link=cases.filter_url if cases is not None else None,
             boards=boards,
             uncovered=uncovered_years(),
             waiting=waiting,

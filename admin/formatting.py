@@ -8,7 +8,7 @@ words in the user's language (flask-admin's own converters offer the raw values)
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_admin.contrib.sqla.filters import FilterConverter
@@ -16,6 +16,7 @@ from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import Select2Field
 from flask_admin.model import filters
 from flask_admin.model.form import converts
+from flask_babel import lazy_gettext as _l
 from wtforms import validators
 
 from core.labels import LazyChoices, display, enum_choices, label_of
@@ -71,3 +72,71 @@ TYPE_FORMATTERS = {
 
 #: values :func:`display` turns into words in the row's township's zone
 DISPLAYED = (type(None), bool, enum.Enum, datetime, date, list, tuple)
+
+
+#: labels of columns many models share; a view's own ``column_labels`` win
+COMMON_LABELS = {
+    "township": _l("Township"),
+    "township_id": _l("Township"),
+    "created_at": _l("Created at"),
+    "updated_at": _l("Updated at"),
+    "recorded_at": _l("Recorded at"),
+    "user": _l("User"),
+    "user_id": _l("User"),
+    "person": _l("Person"),
+    "title": _l("Title"),
+    "name": _l("Name"),
+    "body": _l("Content"),
+    "status": _l("Status"),
+    "kind": _l("Kind"),
+    "note": _l("Note"),
+    "reason": _l("Reason"),
+    "description": _l("Description"),
+    "category": _l("Category"),
+    "channels": _l("Channels"),
+    "active": _l("Active"),
+    "approved_by": _l("Approved by"),
+    "approved_at": _l("Approved at"),
+    "published_at": _l("Published at"),
+    "withdrawn_at": _l("Withdrawn at"),
+    "withdrawn_reason": _l("Reason for the withdrawal"),
+    "batch": _l("Release batch"),
+    "product": _l("Information product"),
+    "items": _l("Collected items"),
+    "audience": _l("Audience"),
+    "answered_by": _l("Answered by"),
+    "disclosure": _l("Disclosure"),
+    "case": _l("Case"),
+    "learner": _l("Learner"),
+    "session": _l("Session"),
+    "village": _l("Village"),
+    "organiser": _l("Organised by"),
+}
+
+
+def in_zone(value: datetime | None, timezone: str) -> str:
+    """A time in the job's zone, to the minute (``2026-12-01 09:00``)."""
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return "–"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, KeyError):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def outcome_label(code: str) -> str:
+    """A job run's outcome in words."""
+    return str(
+        {
+            "ok": _l("done"),
+            "done": _l("done"),
+            "error": _l("failed"),
+            "failed": _l("failed"),
+            "skipped": _l("skipped"),
+            "enqueued": _l("sent to the workers"),
+        }.get(code, code)
+    )

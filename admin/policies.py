@@ -47,6 +47,12 @@ def validate_time_limit(kind: str, amount: str, unit: str, max_amount: str) -> t
     return amount_, unit_, max_
 
 
+def _policy_name(spec) -> str:
+    from core.app import current_locale
+
+    return spec.label_en if current_locale() == "en" and spec.label_en else spec.label
+
+
 class PolicyView(TownshipBaseView):
     permission_read = MANAGE
 
@@ -76,13 +82,15 @@ class PolicyView(TownshipBaseView):
     def set_value(self):
         township = self.chosen_township(MANAGE)
         key = request.form.get("key", "")
+        spec = state().policies.get(key)
+        name = _policy_name(spec) if spec is not None else key
         back = redirect(url_for(".index", township=township.id), 303)
         before = policies_for(township.id).get(key)
         try:
             value = set_policy(township.id, key, request.form.get("value", ""))
         except ValueError as exc:
             db.session.rollback()
-            flash(_("%(key)s was not saved: %(error)s", key=key, error=exc), "danger")
+            flash(_("%(key)s was not saved: %(error)s", key=name, error=exc), "danger")
             return self._page(township), 400
         record_audit(
             "update",
@@ -93,7 +101,8 @@ class PolicyView(TownshipBaseView):
             after={"value": plain(value)},
         )
         db.session.commit()
-        flash(_("%(key)s is now %(value)s.", key=key, value=value), "success")
+        shown = _("Not set") if value is None else f"{value} {spec.unit if spec else ''}".strip()
+        flash(_("%(key)s is now %(value)s.", key=name, value=shown), "success")
         return back
 
     @expose("/time-limit/", methods=("POST",))

@@ -30,6 +30,7 @@ from wtforms import SelectField, ValidationError
 
 from admin.audit import changes, record_audit, snapshot
 from admin.formatting import (
+    COMMON_LABELS,
     DISPLAYED,
     TYPE_FORMATTERS,
     LabelledFilterConverter,
@@ -124,6 +125,8 @@ class TownshipModelView(SecureViewMixin, ModelView):
     column_type_formatters_export = TYPE_FORMATTERS
 
     def __init__(self, model, session=None, **kwargs: Any):
+        # shared names (township, created at ...) in words unless the view says otherwise
+        self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
         super().__init__(model, session or db, **kwargs)
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):

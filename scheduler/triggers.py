@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from core.db import utcnow
 
@@ -33,7 +35,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise TriggerError(f"unknown time zone {name!r}") from exc
+        raise TriggerError(_("unknown time zone '%(zone)s'", zone=name)) from exc
 
 
 _DAY_NUMBERS = {name: number for number, name in enumerate(_DAYS[:7])}
@@ -56,11 +58,13 @@ def _day_value(token: str) -> int:
     if token.isdigit():
         number = int(token)
         if number > 7:
-            raise TriggerError(f"day of week {number} is out of range 0-7")
+            raise TriggerError(_("day of week %(n)s is out of range 0-7", n=number))
         return number
     if token[:3] in _DAY_NUMBERS and token in (token[:3], _LONG_DAYS.get(token[:3])):
         return _DAY_NUMBERS[token[:3]]
-    raise TriggerError(f"{token!r} is not a day of the week (0-7 or mon, tue, ...)")
+    raise TriggerError(
+        _("'%(token)s' is not a day of the week (0-7 or mon, tue, ...)", token=token)
+    )
 
 
 def _cron_day_of_week(field: str) -> str:
@@ -77,7 +81,9 @@ def _cron_day_of_week(field: str) -> str:
         step = 1
         if slash:
             if not step_text.isdigit() or int(step_text) == 0:
-                raise TriggerError(f"day-of-week step {step_text!r} must be a positive number")
+                raise TriggerError(
+                    _("The day-of-week step “%(step)s” must be a positive number.", step=step_text)
+                )
             step = int(step_text)
         if span == "*":
             start, end = 0, 6
@@ -90,7 +96,7 @@ def _cron_day_of_week(field: str) -> str:
             start = _day_value(span)
             end = 6 if slash else start
         if start > end:
-            raise TriggerError(f"day-of-week range {span!r} runs backwards")
+            raise TriggerError(_("the day-of-week range “%(span)s” runs backwards", span=span))
         days.update(day % 7 for day in range(start, end + 1, step))
     return ",".join(_DAYS[day] for day in sorted(days))
 
@@ -100,18 +106,20 @@ def parse_trigger(text: str, timezone: str = "Asia/Shanghai") -> BaseTrigger:
     text = (text or "").strip()
     tz = zone(timezone)
     if not text:
-        raise TriggerError("the schedule is empty")
+        raise TriggerError(_("the schedule is empty"))
     every = _EVERY.match(text)
     if every:
         amount, unit = int(every.group(1)), every.group(2).lower()
         if amount <= 0:
-            raise TriggerError("the interval must be positive")
+            raise TriggerError(_("the interval must be positive"))
         return IntervalTrigger(timezone=tz, **{unit + "s": amount})
     fields = text.split()
     if len(fields) != 5:
         raise TriggerError(
-            "a schedule has five fields: minute hour day month day-of-week "
-            "(e.g. '0 9 1 * *' = 09:00 on the 1st of every month), or 'every N minutes'"
+            _(
+                "a schedule has five fields: minute hour day month day-of-week "
+                "(e.g. “0 9 1 * *” = 09:00 on the 1st of every month), or “every N minutes”"
+            )
         )
     minute, hour, day, month, dow = fields
     day_of_week = _cron_day_of_week(dow)
@@ -125,7 +133,33 @@ def parse_trigger(text: str, timezone: str = "Asia/Shanghai") -> BaseTrigger:
             timezone=tz,
         )
     except (ValueError, TypeError) as exc:
-        raise TriggerError(f"not a valid schedule: {exc}") from exc
+        raise TriggerError(_bad_field(minute, hour, day, month)) from exc
+
+
+#: what each crontab field may hold, for the message naming the bad one
+_FIELD_RANGES = (
+    ("minute", _l("minute"), "0–59"),
+    ("hour", _l("hour"), "0–23"),
+    ("day", _l("day of the month"), "1–31"),
+    ("month", _l("month"), "1–12"),
+)
+
+
+def _bad_field(minute: str, hour: str, day: str, month: str) -> str:
+    """The message naming the crontab field APScheduler refused."""
+    values = {"minute": minute, "hour": hour, "day": day, "month": month}
+    for name, label, span in _FIELD_RANGES:
+        try:
+            CronTrigger(**{name: values[name]})
+        except (ValueError, TypeError):
+            return _(
+                "not a valid schedule: “%(value)s” is not a valid %(field)s "
+                "(%(span)s, *, lists, ranges or steps)",
+                value=values[name],
+                field=label,
+                span=span,
+            )
+    return _("not a valid schedule")
 
 
 def next_fire_times(
@@ -136,7 +170,7 @@ def next_fire_times(
     times: list[datetime] = []
     previous = None
     horizon = now + timedelta(days=366 * 5)
-    for _ in range(count):
+    for _i in range(count):
         fire = trigger.get_next_fire_time(previous, now)
         if fire is None or fire > horizon:
             break
@@ -154,3 +188,55 @@ def shortest_gap(
     if len(times) < 2:
         return None
     return min(b - a for a, b in itertools.pairwise(times))
+
+
+def describe(text: str) -> str:
+    """A schedule in words for the admin pages ("every 2 minutes", "09:00 on day 25 of
+    every month"); the text itself when it is not one of the common shapes."""
+    text = (text or "").strip()
+    every = _EVERY.match(text)
+    if every:
+        amount, unit = int(every.group(1)), every.group(2).lower()
+        if unit == "second" and amount % 60 == 0:
+            amount, unit = amount // 60, "minute"
+        if unit == "minute" and amount % 60 == 0:
+            amount, unit = amount // 60, "hour"
+        words = {
+            "second": _("every %(n)s seconds", n=amount),
+            "minute": _("every %(n)s minutes", n=amount),
+            "hour": _("every %(n)s hours", n=amount),
+        }
+        return words[unit]
+    fields = text.split()
+    if len(fields) != 5:
+        return text
+    minute, hour, day, month, dow = fields
+    if fields == ["*"] * 5:
+        return _("every minute")
+    step = re.fullmatch(r"\*/(\d+)", minute)
+    if step and [hour, day, month, dow] == ["*"] * 4:
+        return _("every %(n)s minutes", n=int(step.group(1)))
+    if not (minute.isdigit() and hour.isdigit()) or month != "*":
+        return text
+    at = f"{int(hour):02d}:{int(minute):02d}"
+    if day == "*" and dow == "*":
+        return _("every day at %(time)s", time=at)
+    if day.isdigit() and dow == "*":
+        return _("on day %(day)s of every month at %(time)s", day=int(day), time=at)
+    if day == "*" and dow.isdigit() and int(dow) <= 7:
+        return _("every %(weekday)s at %(time)s", weekday=weekday_name(int(dow) % 7), time=at)
+    return text
+
+
+def weekday_name(cron_day: int) -> str:
+    """The name of a day of the week in cron's numbering (0 = Sunday)."""
+    names = (
+        _("Sunday"),
+        _("Monday"),
+        _("Tuesday"),
+        _("Wednesday"),
+        _("Thursday"),
+        _("Friday"),
+        _("Saturday"),
+    )
+    return names[cron_day % 7]

@@ -12,7 +12,6 @@ from datetime import date
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -29,11 +28,11 @@ from admin.views import TownshipBaseView, TownshipModelView, township_choices
 from core import clock
 from core.access import township_ids_with
 from core.db import db
+from core.labels import code_label
 from core.models import Case
 from plugins.releases import services
 from plugins.releases.models import (
     CHANNEL_LABELS,
-    SOURCE_LABELS,
     ArchiveEntry,
     BatchStatus,
     ChecklistEntry,
@@ -81,52 +80,25 @@ def _lateness(view, context, model, name) -> str:
 
 
 def _channels(view, context, model, name) -> str:
-    return "、".join(CHANNEL_LABELS[ReleaseChannel(c)][0] for c in model.channels or [])
+    return "、".join(code_label("releases.channel", c) for c in model.channels or [])
 
 
-def _enum_select(label, enum_cls, labels: dict, default) -> SelectField:
-    """A select over an enum with SelectChoice options (WTForms 3.3 deprecates tuples)."""
+def _enum_select(label, enum_cls, default) -> SelectField:
+    """A select over a labelled enum with SelectChoice options (WTForms 3.3 deprecates tuples)."""
     return SelectField(
         label,
         coerce=enum_cls,
-        choices=[SelectChoice(member.value, str(labels[member])) for member in enum_cls],
+        choices=lambda: [SelectChoice(member.value, member.label) for member in enum_cls],
         default=default,
     )
 
 
-class _SourceLabel:
-    """The zh or English label of a source channel, chosen when rendered."""
-
-    def __init__(self, member: SourceChannel):
-        self.member = member
-
-    def __str__(self) -> str:
-        zh, en = SOURCE_LABELS[self.member]
-        return en if str(get_locale() or "zh_CN").startswith("en") else zh
-
-
-STAGE_LABELS = {
-    DisclosureStage.before: _l("Before (事前)"),
-    DisclosureStage.during: _l("During (事中)"),
-    DisclosureStage.after: _l("After (事后)"),
-}
-
-
-PRODUCT_STATUS_LABELS = {
-    ProductStatus.draft: _l("Draft"),
-    ProductStatus.submitted: _l("Waiting for approval"),
-    ProductStatus.approved: _l("Approved, waiting for the next release"),
-    ProductStatus.published: _l("Published"),
-    ProductStatus.withdrawn: _l("Withdrawn"),
-}
-
-
 def _source(view, context, model, name) -> str:
-    return str(_SourceLabel(model.source))
+    return model.source.label
 
 
 def _product_status(view, context, model, name) -> str:
-    return str(PRODUCT_STATUS_LABELS[model.status])
+    return model.status.label
 
 
 class ItemView(TownshipModelView):
@@ -137,10 +109,7 @@ class ItemView(TownshipModelView):
     def scaffold_form(self):
         form_class = super().scaffold_form()
         form_class.source = _enum_select(
-            _l("Source channel"),
-            SourceChannel,
-            {m: _SourceLabel(m) for m in SourceChannel},
-            SourceChannel.internet,
+            _l("Source channel"), SourceChannel, SourceChannel.internet
         )
         return form_class
 
@@ -398,9 +367,7 @@ class DisclosureView(TownshipModelView):
 
     def scaffold_form(self):
         form_class = super().scaffold_form()
-        form_class.stage = _enum_select(
-            _l("Stage"), DisclosureStage, STAGE_LABELS, DisclosureStage.before
-        )
+        form_class.stage = _enum_select(_l("Stage"), DisclosureStage, DisclosureStage.before)
         form_class.case_receipt = StringField(
             _l("Case receipt number (optional: disclose a case through its course)"),
             validators=[Optional(), Length(max=32)],
@@ -480,6 +447,7 @@ class BatchView(ReadOnlyMixin, TownshipModelView):
         "published_at": _l("Published at (UTC)"),
         "lateness_seconds": _l("Lateness"),
         "fire_times": _l("Release times covered"),
+        "first_scheduled_for": _l("First release time covered"),
         "product_count": _l("Products"),
         "empty": _l("Empty release"),
         "channels": _l("Channels"),
@@ -509,6 +477,7 @@ class ArchiveView(ReadOnlyMixin, TownshipModelView):
         "approved_by": _l("Approved by"),
         "reason": _l("Reason"),
     }
+    column_formatters = {"channels": _channels}
 
 
 class TopicView(ReadOnlyMixin, TownshipModelView):

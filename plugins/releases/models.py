@@ -6,9 +6,9 @@ a withdrawal is a new archive row, never an edit of the old one.
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Column,
@@ -25,10 +25,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
+from core.labels import LabelledEnum, register_codes
 from core.models import Case, OrgUnit, User
 
 
-class SourceChannel(enum.StrEnum):
+class SourceChannel(LabelledEnum):
     """Where an item was collected (信息来源)."""
 
     internet = "internet"
@@ -36,6 +37,16 @@ class SourceChannel(enum.StrEnum):
     radio = "radio"
     press = "press"
     field_visit = "field_visit"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.internet: _l("Internet"),
+            cls.tv: _l("TV"),
+            cls.radio: _l("Radio"),
+            cls.press: _l("Press"),
+            cls.field_visit: _l("Field visit"),
+        }
 
 
 SOURCE_LABELS = {
@@ -47,7 +58,7 @@ SOURCE_LABELS = {
 }
 
 
-class ReleaseChannel(enum.StrEnum):
+class ReleaseChannel(LabelledEnum):
     """How a release reaches citizens (发布渠道). Only ``web`` is on-line."""
 
     web = "web"
@@ -57,6 +68,18 @@ class ReleaseChannel(enum.StrEnum):
     blackboard = "blackboard"
     display_window = "display_window"
     leaflet = "leaflet"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.web: _l("Web portal"),
+            cls.tv: _l("TV programme"),
+            cls.broadcast: _l("Broadcast"),
+            cls.meeting: _l("Release meeting"),
+            cls.blackboard: _l("Blackboard"),
+            cls.display_window: _l("Display window"),
+            cls.leaflet: _l("Leaflet"),
+        }
 
 
 CHANNEL_LABELS = {
@@ -69,41 +92,82 @@ CHANNEL_LABELS = {
     ReleaseChannel.leaflet: ("宣传单", "Leaflet"),
 }
 
+# the channels of a plan, a batch and an archive entry are a JSON list of codes
+register_codes("releases.channel", ReleaseChannel.labels())
+
 #: channels an officer must tick off by hand after each release
 OFFLINE_CHANNELS = tuple(c for c in ReleaseChannel if c != ReleaseChannel.web)
 
 
-class ProductStatus(enum.StrEnum):
+class ProductStatus(LabelledEnum):
     draft = "draft"
     submitted = "submitted"  # waiting for a leader
     approved = "approved"  # queued for the next release
     published = "published"
     withdrawn = "withdrawn"
 
+    @classmethod
+    def labels(cls):
+        return {
+            cls.draft: _l("Draft"),
+            cls.submitted: _l("Waiting for approval"),
+            cls.approved: _l("Approved, waiting for the next release"),
+            cls.published: _l("Published"),
+            cls.withdrawn: _l("Withdrawn"),
+        }
 
-class BatchStatus(enum.StrEnum):
+
+class BatchStatus(LabelledEnum):
     pending = "pending"
     published = "published"
 
+    @classmethod
+    def labels(cls):
+        return {cls.pending: _l("Waiting to be published"), cls.published: _l("Published")}
 
-class ArchiveKind(enum.StrEnum):
+
+class ArchiveKind(LabelledEnum):
     published = "published"
     empty = "empty"
     withdrawn = "withdrawn"
 
+    @classmethod
+    def labels(cls):
+        return {
+            cls.published: _l("Published"),
+            cls.empty: _l("Empty release"),
+            cls.withdrawn: _l("Withdrawn"),
+        }
 
-class TopicStatus(enum.StrEnum):
+
+class TopicStatus(LabelledEnum):
     open = "open"
     disclosed = "disclosed"
     declined = "declined"
 
+    @classmethod
+    def labels(cls):
+        return {
+            cls.open: _l("Waiting for an answer"),
+            cls.disclosed: _l("Disclosed"),
+            cls.declined: _l("Declined"),
+        }
 
-class DisclosureStage(enum.StrEnum):
+
+class DisclosureStage(LabelledEnum):
     """The course of a matter: before, during, after (事前、事中、事后)."""
 
     before = "before"
     during = "during"
     after = "after"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.before: _l("Before the matter"),
+            cls.during: _l("While it is handled"),
+            cls.after: _l("After the result"),
+        }
 
 
 def _township_fk() -> Mapped[int]:

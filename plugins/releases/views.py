@@ -221,6 +221,8 @@ def disclosure(disclosure_id: int):
     if row is None or row.township_id != g.township.id:
         abort(404)
     case = public_view(row.case) if row.case is not None else None
+    if case is not None:
+        case["status_label"] = row.case.status.label
     return render_template("releases/disclosure.html", township=g.township, row=row, case=case)
 
 

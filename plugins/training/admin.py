@@ -188,12 +188,7 @@ def _learners(ids):
 
 
 def education_label(code: str) -> str:
-    return {
-        "primary": _("Primary school or less"),
-        "junior_middle": _("Junior middle school"),
-        "senior_middle": _("Senior middle school"),
-        "college": _("College or more"),
-    }.get(code, code)
+    return Education(code).label if code in Education.__members__ else code
 
 
 def _pairs(query):

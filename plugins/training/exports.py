@@ -12,11 +12,9 @@ from plugins.training.services import MonthlyCompliance, monthly_compliance
 
 
 def category_label(code: str) -> str:
-    return {
-        "township_cadre": _("Township cadre"),
-        "village_cadre": _("Village cadre"),
-        "party_member": _("Rural party member"),
-    }.get(code, code)
+    from plugins.training.models import LearnerCategory
+
+    return LearnerCategory(code).label if code in LearnerCategory.__members__ else code
 
 
 def measure_label(code: str) -> str:

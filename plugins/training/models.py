@@ -7,29 +7,38 @@ the properties ``days`` and ``hours`` give the figures people read.
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
+from core.labels import LabelledEnum
 from core.models import OrgUnit, Person, User
 
 
-class LearnerCategory(enum.StrEnum):
+class LearnerCategory(LabelledEnum):
     """Who a learner is in the rule book's terms."""
 
     township_cadre = "township_cadre"  # 镇干部
     village_cadre = "village_cadre"  # 村干部
     party_member = "party_member"  # 农村党员
 
+    @classmethod
+    def labels(cls):
+        return {
+            cls.township_cadre: _l("Township cadre"),
+            cls.village_cadre: _l("Village cadre"),
+            cls.party_member: _l("Rural party member"),
+        }
+
 
 #: categories the cadre rules (techniques, notes) apply to
 CADRES = (LearnerCategory.township_cadre, LearnerCategory.village_cadre)
 
 
-class Education(enum.StrEnum):
+class Education(LabelledEnum):
     """Education level; party members from junior middle school up have a notes threshold."""
 
     primary = "primary"  # 小学及以下
@@ -37,25 +46,51 @@ class Education(enum.StrEnum):
     senior_middle = "senior_middle"  # 高中/中专
     college = "college"  # 大专及以上
 
+    @classmethod
+    def labels(cls):
+        return {
+            cls.primary: _l("Primary school or less"),
+            cls.junior_middle: _l("Junior middle school"),
+            cls.senior_middle: _l("Senior middle school"),
+            cls.college: _l("College or more"),
+        }
+
 
 #: education levels the party members' notes threshold applies to (初中及以上)
 JUNIOR_MIDDLE_OR_ABOVE = (Education.junior_middle, Education.senior_middle, Education.college)
 
 
-class AttendanceStatus(enum.StrEnum):
+class AttendanceStatus(LabelledEnum):
     present = "present"
     absent = "absent"
     excused = "excused"  # 请假 (with a reason): not counted against participation
 
+    @classmethod
+    def labels(cls):
+        return {cls.present: _l("Present"), cls.absent: _l("Absent"), cls.excused: _l("Excused")}
 
-class MaterialKind(enum.StrEnum):
+
+class MaterialKind(LabelledEnum):
     set_reading = "set_reading"  # the township leading group's set readings
     self_chosen = "self_chosen"  # an article chosen for one's own work
 
+    @classmethod
+    def labels(cls):
+        return {cls.set_reading: _l("Set reading"), cls.self_chosen: _l("Self-chosen article")}
 
-class LogStatus(enum.StrEnum):
+
+class LogStatus(LabelledEnum):
     confirmed = "confirmed"
     pending = "pending"  # logged by the learner, waiting for an officer
+    returned = "returned"  # sent back to the learner with a reason
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.confirmed: _l("Confirmed"),
+            cls.pending: _l("Waiting for confirmation"),
+            cls.returned: _l("Sent back"),
+        }
 
 
 class TrainingLearner(db.Model):
