@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, config)
     configure_logging(app)
+    _init_security(app)
 
     db.init_app(app)
     _init_i18n(app)
@@ -72,6 +73,42 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _init_security(app: Flask) -> None:
+    """Security headers (flask-talisman) and the client's address behind proxies.
+
+    Every response says ``X-Frame-Options: SAMEORIGIN`` (and CSP ``frame-ancestors
+    'self'``), ``X-Content-Type-Options: nosniff`` and a ``Referrer-Policy``; with
+    ``HTTPS=true`` also HSTS, and cookies are sent over HTTPS only. The CSP does not
+    restrict scripts (flask-admin's pages carry inline ones). ``TRUSTED_PROXIES=N``
+    believes the last N ``X-Forwarded-For``/``-Proto`` hops, so rate limits count
+    each citizen behind nginx, not the proxy.
+    """
+    from flask_talisman import Talisman
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    https = bool(app.config.get("HTTPS"))
+    if https:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    Talisman(
+        app,
+        force_https=False,  # the proxy in front redirects; HSTS keeps browsers on HTTPS
+        strict_transport_security=https,
+        session_cookie_secure=https,
+        session_cookie_samesite=app.config.get("SESSION_COOKIE_SAMESITE") or "Lax",
+        frame_options="SAMEORIGIN",
+        content_security_policy={
+            "frame-ancestors": "'self'",
+            "base-uri": "'self'",
+            "object-src": "'none'",
+        },
+        referrer_policy="strict-origin-when-cross-origin",
+    )
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+
 def _init_i18n(app: Flask) -> None:
     from core.auth import select_locale
 
@@ -104,8 +141,7 @@ def _register_blueprints(app: Flask, township) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp, url_prefix="/api")
-    csrf.exempt(api.bp)
+    api.init_api(app, township)  # /api/v1 and every plugin's township_api_resources
 
     plugin_blueprints: dict[str, str] = {}
     for key in township.plugins:
@@ -188,12 +224,12 @@ def _register_template_helpers(app: Flask) -> None:
 def _register_error_handlers(app: Flask) -> None:
     from werkzeug.exceptions import HTTPException
 
-    from core.api import json_error
+    from core.api import http_error, json_error
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
-            return json_error(exc.code or 500, exc.description or exc.name)
+            return http_error(exc)  # JSON, with Allow / Retry-After / WWW-Authenticate
         return exc
 
     @app.errorhandler(Exception)

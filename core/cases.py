@@ -9,6 +9,8 @@ message a clerk can read; nothing is written.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -423,6 +425,30 @@ def forward_case(case: Case, actor: User, department: OrgUnit | None, note: str)
     return case
 
 
+#: case kinds whose limit, however counted and extended, never runs beyond this many
+#: calendar days after acceptance (服务承诺制度: "never beyond 30 days")
+CALENDAR_CEILINGS: dict[str, int] = {"commitment": 30}
+
+
+def _check_ceiling(case: Case, amount: int) -> None:
+    """Refuse a limit of ``amount`` (in the case's unit) ending after the kind's ceiling in
+    calendar days: 30 working days are six weeks, more than a commitment's 30 days."""
+    days = CALENDAR_CEILINGS.get(case.kind)
+    if days is None or case.accepted_on is None:
+        return
+    calendar = WorkingCalendar.for_township(case.township_id)
+    ceiling = calendar.due_date(case.accepted_on, days, LimitUnit.calendar_days).due
+    if calendar.due_date(case.accepted_on, amount, case.limit_unit).due > ceiling:
+        raise CaseError(
+            _l(
+                "This kind of case cannot run beyond %(days)s calendar days after acceptance "
+                "(until %(day)s).",
+                days=days,
+                day=ceiling.isoformat(),
+            )
+        )
+
+
 def request_extension(case: Case, actor: User, amount: int, reason: str) -> ExtensionRequest:
     """Ask a leader to extend the time limit to ``amount`` (same unit as the limit)."""
     if case.status not in OPEN_STATUSES and case.status != S.waiting:
@@ -437,6 +463,7 @@ def request_extension(case: Case, actor: User, amount: int, reason: str) -> Exte
         )
     if amount > case.limit_max_amount:
         raise CaseError(_l("The limit can be extended to %(n)s at most.", n=case.limit_max_amount))
+    _check_ceiling(case, amount)
     if not (reason or "").strip():
         raise CaseError(_l("Give a reason for the extension."))
     pending = db.session.scalar(
@@ -507,6 +534,7 @@ def decide_extension(
     req.decided_by_id = leader.id
     req.decided_at = utcnow()
     if approve:
+        _check_ceiling(case, req.amount)
         fields = ("limit_amount", "due_on")
         before = _snapshot(case, fields)
         case.limit_amount = req.amount
@@ -559,6 +587,176 @@ def reopen_case(case: Case, actor: User, reason: str) -> Case:
     db.session.commit()
     _tell("township_case_reopened", case)
     return case
+
+
+# ---------------------------------------------------------------------------
+# Transitions as the admin and the API offer them (one table for both)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionField:
+    """An input of a transition. ``kind`` says how the admin and the API read it:
+    ``date`` (``None`` = today), ``staff`` (a user of the township), ``department`` (a
+    station or office of the township), ``text``, ``amount`` (a whole number) or
+    ``approve`` (yes or no)."""
+
+    name: str
+    kind: str
+    required: bool = False
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    """One transition: the service it calls with the fields read, who may run it, and
+    what the admin says afterwards (``done(case, values)``)."""
+
+    name: str
+    label: Any
+    fields: tuple[ActionField, ...]
+    run: Callable[..., Any]
+    done: Callable[[Case, dict[str, Any]], str]
+    permission: str = "cases.write"
+
+    def __call__(self, case: Case, actor: User, values: dict[str, Any]) -> Any:
+        """Run the service; ``values`` holds typed values by field name (absent = not given)."""
+        return self.run(case, actor, **values)
+
+
+def pending_extension(case: Case) -> ExtensionRequest | None:
+    """The extension request of the case waiting for a leader, if any."""
+    return db.session.scalar(
+        select(ExtensionRequest).where(
+            ExtensionRequest.case_id == case.id, ExtensionRequest.approved.is_(None)
+        )
+    )
+
+
+def _assign(case: Case, actor: User, handler: User, department: OrgUnit | None = None) -> Case:
+    return assign_case(case, actor, handler, department or case.department)
+
+
+def _forward(case: Case, actor: User, note: str, department: OrgUnit | None = None) -> Case:
+    return forward_case(case, actor, department, note)
+
+
+def _decide(case: Case, actor: User, approve: bool, note: str = "") -> ExtensionRequest:
+    pending = pending_extension(case)
+    if pending is None:
+        raise CaseError(_l("There is no extension request to decide."))
+    return decide_extension(pending, actor, approve, note or "")
+
+
+def _said(text: Any) -> Callable[[Case, dict[str, Any]], str]:
+    return lambda case, values: str(text)
+
+
+NOTE = 2000
+LONG_TEXT = 20_000
+
+#: every transition by the name the API's ``action`` and the admin's forms use
+TRANSITIONS_BY_ACTION: dict[str, CaseAction] = {
+    action.name: action
+    for action in (
+        CaseAction(
+            "accept",
+            _l("Accept"),
+            (ActionField("on", "date"),),
+            lambda case, actor, on=None: accept_case(case, actor, on),
+            lambda case, values: _l(
+                "The case is accepted; its due date is %(due)s.", due=case.due_on
+            ),
+        ),
+        CaseAction(
+            "assign",
+            _l("Assign"),
+            (
+                ActionField("handler", "staff", required=True),
+                ActionField("department", "department"),
+            ),
+            _assign,
+            _said(_l("The handler is assigned.")),
+        ),
+        CaseAction(
+            "start",
+            _l("Start work"),
+            (),
+            lambda case, actor: start_case(case, actor),
+            _said(_l("The case is in progress.")),
+        ),
+        CaseAction(
+            "wait",
+            _l("Wait for the citizen"),
+            (ActionField("note", "text", required=True, max_length=NOTE),),
+            lambda case, actor, note: wait_for_citizen(case, actor, note),
+            _said(_l("The clock is paused until the citizen brings what is missing.")),
+        ),
+        CaseAction(
+            "forward",
+            _l("Forward"),
+            (
+                ActionField("department", "department"),
+                ActionField("note", "text", required=True, max_length=NOTE),
+            ),
+            _forward,
+            _said(_l("The case is forwarded.")),
+        ),
+        CaseAction(
+            "request_extension",
+            _l("Ask for an extension"),
+            (
+                ActionField("amount", "amount", required=True),
+                ActionField("reason", "text", required=True, max_length=NOTE),
+            ),
+            lambda case, actor, amount, reason: request_extension(case, actor, amount, reason),
+            _said(_l("The extension request is waiting for a leader.")),
+        ),
+        CaseAction(
+            "decide_extension",
+            _l("Decide on the extension"),
+            (
+                ActionField("approve", "approve", required=True),
+                ActionField("note", "text", max_length=NOTE),
+            ),
+            _decide,
+            lambda case, values: (
+                _l("The extension is approved; the new due date is %(due)s.", due=case.due_on)
+                if values.get("approve")
+                else _l("The extension is refused.")
+            ),
+            permission="cases.approve_extension",
+        ),
+        CaseAction(
+            "resolve",
+            _l("Resolve"),
+            (ActionField("result", "text", required=True, max_length=LONG_TEXT),),
+            lambda case, actor, result: resolve_case(case, actor, result),
+            _said(_l("The case is resolved.")),
+        ),
+        CaseAction(
+            "deliver",
+            _l("Record delivery"),
+            (ActionField("delivery_note", "text", required=True, max_length=LONG_TEXT),),
+            lambda case, actor, delivery_note: deliver_case(case, actor, delivery_note),
+            _said(_l("The delivery is recorded.")),
+        ),
+        CaseAction(
+            "close",
+            _l("Close"),
+            (ActionField("note", "text", max_length=NOTE),),
+            lambda case, actor, note=None: close_case(case, actor, note or None),
+            _said(_l("The case is closed.")),
+        ),
+        CaseAction(
+            "reopen",
+            _l("Reopen"),
+            (ActionField("reason", "text", required=True, max_length=NOTE),),
+            lambda case, actor, reason: reopen_case(case, actor, reason),
+            _said(_l("The case is reopened.")),
+        ),
+    )
+}
 
 
 def public_view(case: Case) -> dict[str, Any]:

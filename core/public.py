@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import receipts
 from core.db import db
@@ -46,21 +46,19 @@ def public_pages(township: OrgUnit) -> list[tuple[object, str]]:
 
 @bp.get("/")
 def index():
-    """The townships of this deployment, a page at a time."""
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
-    where = OrgUnit.kind == UnitKind.township
-    total = db.session.scalar(select(func.count(OrgUnit.id)).where(where)) or 0
-    townships = db.session.scalars(
-        select(OrgUnit)
-        .where(where)
-        .order_by(OrgUnit.name, OrgUnit.id)
-        .limit(TOWNSHIPS_PER_PAGE)
-        .offset((page - 1) * TOWNSHIPS_PER_PAGE)
-    ).all()
-    pages = max(1, -(-total // TOWNSHIPS_PER_PAGE))
+    """The townships of this deployment, a page at a time (a page past the last: 404)."""
+    from core.pagination import page_arg, paginate_or_404
+
+    query = (
+        select(OrgUnit).where(OrgUnit.kind == UnitKind.township).order_by(OrgUnit.name, OrgUnit.id)
+    )
+    pagination = paginate_or_404(query, page=page_arg(), per_page=TOWNSHIPS_PER_PAGE)
     return render_template(
-        "core/public/index.html", townships=townships, page=page, pages=pages, total=total
+        "core/public/index.html",
+        townships=pagination.items,
+        page=pagination.page,
+        pages=max(pagination.pages, 1),
+        total=pagination.total,
     )
 
 
