@@ -108,6 +108,13 @@ def township_admin_views():
 
 
 @hookimpl
+def township_blueprints():
+    from plugins.archives.views import bp
+
+    return [bp]
+
+
+@hookimpl
 def township_record_produced(township, record):
     from plugins.archives.services import receive_record
 

@@ -1332,8 +1332,9 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def matching_ids(q: str):
-    """A select of item ids whose title or frozen content contains every word of ``q``.
+def matching_ids(q: str) -> list:
+    """Selects of item ids, one per word of ``q``, whose title or frozen content contains
+    the word (an item must be in every one).
 
     Chinese has no spaces: words are found inside longer text (「宅基地」 in
     「宅基地审批」). SQLite: the FTS5 table ``archives_fts`` (trigram tokenizer) for
@@ -1341,58 +1342,37 @@ def matching_ids(q: str):
     served by pg_trgm GIN indexes on the title and the content.
     """
     words = [w for w in q.split() if w][:5]
-    if not words:
-        return None
-    if is_sqlite():
+    selects = []
+    sqlite = is_sqlite()
+    long_words = [w for w in words if len(w) >= 3] if sqlite else []
+    if long_words:
         from sqlalchemy import literal_column, table, text
 
-        fts = table("archives_fts", literal_column("rowid"))
-        parts = []
-        long_words = [w for w in words if len(w) >= 3]
-        if long_words:
-            expression = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
-            parts.append(
-                select(literal_column("rowid").label("id"))
-                .select_from(fts)
-                .where(text("archives_fts MATCH :expression").bindparams(expression=expression))
-            )
-        for word in (w for w in words if len(w) < 3):
-            pattern = f"%{_escape_like(word)}%"
-            parts.append(
-                union(
-                    select(Item.id).where(Item.title.like(pattern, escape="\\")),
-                    select(FrozenContent.item_id).where(
-                        FrozenContent.text.like(pattern, escape="\\")
-                    ),
-                )
-            )
-        query = parts[0] if len(parts) == 1 else None
-        if query is None:
-            from sqlalchemy import intersect
-
-            query = intersect(*parts)
-        return query
-    per_word = []
+        expression = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
+        selects.append(
+            select(literal_column("rowid"))
+            .select_from(table("archives_fts"))
+            .where(text("archives_fts MATCH :expression").bindparams(expression=expression))
+        )
     for word in words:
+        if word in long_words:
+            continue
         pattern = f"%{_escape_like(word)}%"
-        per_word.append(
+        title = Item.title.like if sqlite else Item.title.ilike
+        body = FrozenContent.text.like if sqlite else FrozenContent.text.ilike
+        selects.append(
             union(
-                select(Item.id).where(Item.title.ilike(pattern, escape="\\")),
-                select(FrozenContent.item_id).where(FrozenContent.text.ilike(pattern, escape="\\")),
+                select(Item.id).where(title(pattern, escape="\\")),
+                select(FrozenContent.item_id).where(body(pattern, escape="\\")),
             )
         )
-    if len(per_word) == 1:
-        return per_word[0]
-    from sqlalchemy import intersect
-
-    return intersect(*per_word)
+    return selects
 
 
 def apply_filter(query, f: CatalogueFilter):
     """The catalogue's conditions on a select of :class:`Item`."""
     if f.q.strip():
-        ids = matching_ids(f.q.strip())
-        if ids is not None:
+        for ids in matching_ids(f.q.strip()):
             query = query.where(Item.id.in_(ids))
     if f.code.strip():
         query = query.where(
