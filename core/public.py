@@ -28,6 +28,8 @@ TOWNSHIPS_PER_PAGE = 50
 
 
 def township_by_code(code: str) -> OrgUnit | None:
+    if not code or len(code) > 64 or "\x00" in code:  # PostgreSQL refuses NUL in text
+        return None
     return db.session.scalar(
         select(OrgUnit).where(OrgUnit.code == code, OrgUnit.kind == UnitKind.township)
     )

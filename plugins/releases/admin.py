@@ -440,6 +440,16 @@ class BatchView(ReadOnlyMixin, TownshipModelView):
         "channels",
     )
     column_default_sort = ("scheduled_for", True)
+    # channels is a JSON list: PostgreSQL has no ordering for json (sorting it was a 500)
+    column_sortable_list = (
+        "scheduled_for",
+        "status",
+        "published_at",
+        "lateness_seconds",
+        "fire_times",
+        "product_count",
+        "empty",
+    )
     column_filters = ("status", "empty")
     column_labels = {
         "scheduled_for": _l("Scheduled for (UTC)"),
