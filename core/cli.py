@@ -71,7 +71,10 @@ def serve(host, port, threads, no_demo):
         demo.load_demo()
     _print_logins()
 
-    stoppers = []
+    from core.heartbeat import Heartbeat, claim_web_heartbeat
+
+    serving = claim_web_heartbeat(Heartbeat(app, "serve").start())  # web + worker + scheduler
+    stoppers = [serving.stop]
     if is_embedded(app):
         worker = start_embedded_worker(app)
         stoppers.append(worker.stop)
@@ -344,6 +347,125 @@ def plugins_list():
         click.echo(f"{key} {info.version}  {info.name} / {info.name_en}")
         click.echo(f"  enabled in: {where}")
         click.echo(f"  hooks: {', '.join(loaded.hooks)}")
+
+
+# ---------------------------------------------------------------------------
+# doctor, backup, restore: the operator's tools
+# ---------------------------------------------------------------------------
+
+
+@main.command("doctor")
+@with_appcontext
+def doctor_command():
+    """Show the running processes (from their heartbeats) and the settings they share;
+    warn when they disagree. Exits 1 when a shared setting differs."""
+    from core.db import db as _db
+    from core.heartbeat import (
+        SHARED_SETTINGS,
+        STALE_SECONDS,
+        disagreements,
+        running_processes,
+        shared_values,
+    )
+
+    app = current_app._get_current_object()
+    rows = running_processes()
+    _db.session.rollback()
+    if not rows:
+        click.echo(
+            f"No running process wrote a heartbeat in the last {STALE_SECONDS} s "
+            "(web, worker, scheduler and serve write one every few seconds)."
+        )
+    else:
+        click.echo(f"{len(rows)} running process(es):")
+        for row in rows:
+            click.echo(
+                f"  {row.role:<9} {row.host}  pid {row.pid}"
+                f"  started {row.started_at:%Y-%m-%d %H:%M:%S} UTC"
+                f"  last seen {row.seen_at:%H:%M:%S} UTC"
+            )
+    mine = shared_values(app)
+    click.echo("")
+    click.echo("Shared settings (this command's value; the processes' when they differ):")
+    problems = disagreements(rows)
+    differing = {p.key: p for p in problems}
+    keys = [s.key for s in SHARED_SETTINGS] + ["CODE_VERSION"]
+    who = {s.key: s.who for s in SHARED_SETTINGS} | {"CODE_VERSION": "every process"}
+    for key in keys:
+        values = {repr((row.settings or {}).get(key)) for row in rows}
+        marker = "!!" if key in differing else "  "
+        shown = repr(mine.get(key)) if not values else " | ".join(sorted(values))
+        click.echo(f" {marker} {key:<24} {shown}   ({who[key]})")
+    if problems:
+        click.echo("")
+        for problem in problems:
+            click.echo(f"WARNING: {problem.key} differs between processes ({problem.who}):")
+            for value, holders in sorted(problem.values.items()):
+                click.echo(f"    {value}: {', '.join(holders)}")
+        raise SystemExit(1)
+    if rows:
+        click.echo("")
+        click.echo("All running processes agree.")
+
+
+@main.command("backup")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Archive to write (default: instance/backups/township-<UTC time>.tar.gz).",
+)
+@with_appcontext
+def backup_command(output):
+    """Write one archive: the database (SQLite online backup or pg_dump), the instance
+    files (secret key, settings, stored documents), a manifest with SHA-256 checksums."""
+    from pathlib import Path
+
+    import core
+    from core.backup import BackupError, create_backup, default_archive_name
+
+    app = current_app._get_current_object()
+    target = (
+        Path(output) if output else Path(app.instance_path) / "backups" / default_archive_name()
+    )
+    try:
+        summary = create_backup(
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            app.instance_path,
+            target,
+            version=str(getattr(core, "__version__", "")),
+        )
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Backup written: {summary.path} ({summary.bytes:,} bytes; {summary.database} database, "
+        f"{summary.tables} tables, {summary.rows:,} rows; {summary.files} instance file(s))"
+    )
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(dir_okay=False))
+@with_appcontext
+def restore_command(archive):
+    """Restore ARCHIVE (from `township backup`) into this instance's empty database and
+    instance folder. A damaged archive or a database that has tables is refused."""
+    from core.backup import BackupError, restore_backup
+    from core.db import db as _db
+
+    app = current_app._get_current_object()
+    _db.engine.dispose()
+    try:
+        manifest = restore_backup(archive, app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
+    except BackupError as exc:
+        raise click.ClickException(f"Nothing restored: {exc}") from exc
+    tables = manifest["database"]["tables"]
+    click.echo(
+        f"Restored the backup of {manifest['created_at']}: {len(tables)} tables, "
+        f"{sum(tables.values()):,} rows, "
+        f"{sum(1 for n in manifest['files'] if n.startswith('instance/'))} instance file(s). "
+        "Restart the platform's processes (the secret key may have changed)."
+    )
 
 
 def _add_process_commands() -> None:

@@ -62,6 +62,11 @@ SETTINGS: dict[str, Setting] = {
         "How old a pending task must be before the sweep sends it again; keep it longer "
         "than the slowest task, or a running task is sent twice (one copy rolls back).",
     ),
+    "BROKER_HEARTBEAT_TIMEOUT_SECONDS": Setting(
+        10,
+        "Redis only: a worker silent this long counts as dead and its messages go back to "
+        "the queue; keep it above the longest task of a worker whose threads all stay busy.",
+    ),
     "SCHEDULER_POLL_SECONDS": Setting(
         5, "How often the active scheduler looks for schedules an admin changed."
     ),

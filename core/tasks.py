@@ -25,12 +25,20 @@
 
 Recovery after a worker is killed (``kill -9``): RabbitMQ returns the unacked
 message as soon as the worker's connection drops. Redis keeps it in the dead
-worker's in-flight set until another worker notices the missing heartbeat
-(``heartbeat_timeout``, 20 s here) during a maintenance pass, which dramatiq runs
-on about one command in a thousand, so that may take many minutes on an idle
-queue. The platform does not depend on it: the database sweep re-sends the task
-after ``SWEEP_GRACE_SECONDS`` (keep that longer than your slowest task, or a
-running task is sent again and one of the two copies is rolled back).
+worker's in-flight set until another worker's maintenance pass sees that the dead
+one sent no heartbeat for ``BROKER_HEARTBEAT_TIMEOUT_SECONDS`` (10 s by default)
+and puts its messages back on their queues; maintenance runs on one broker command
+in ten here (dramatiq's default, one in a thousand, could take minutes on an idle
+queue), so a killed worker's task runs again about 10–15 s later. The trade-off: a
+live worker heartbeats on every broker command, about once a second per queue it
+listens to while it has a free thread; a worker whose every thread stays busy
+with tasks longer than the timeout (and that listens to no idle queue) looks dead,
+and its messages run a second time elsewhere. That is safe (the conditional
+UPDATE rolls the loser back) but wasted work: raise the timeout above your longest
+task when workers are dedicated to one queue of long tasks. The database sweep
+stays the safety net after ``SWEEP_GRACE_SECONDS`` (keep that longer than your
+slowest task, or a running task is sent again and one of the two copies is rolled
+back).
 
 A durable task that keeps failing is retried by dramatiq (``max_retries``, with
 backoff) and again by every sweep, until it has failed ``max_attempts`` times
@@ -63,6 +71,10 @@ _declared: dict[str, LazyActor] = {}
 
 #: how many times a durable task may fail before its row is marked ``failed``
 DEFAULT_MAX_ATTEMPTS = 20
+#: Redis: a worker without a heartbeat for this long is dead; its messages are re-queued
+DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000
+#: Redis: maintenance (re-queueing dead workers' messages) on this many commands per million
+REDIS_MAINTENANCE_CHANCE = 100_000
 
 
 class LazyActor:
@@ -210,10 +222,11 @@ def make_broker(url: str | None, **options: Any) -> dramatiq.Broker:
     """The broker the URL names: unset = embedded StubBroker, ``redis://`` = Redis,
     ``amqp://`` = RabbitMQ. ``options`` go to the broker's constructor (tests).
 
-    The Redis broker considers a worker dead after 20 s without a heartbeat
-    (dramatiq's default is 60 s) and keeps dead-lettered messages a day; the
-    database sweep, not the heartbeat, is what guarantees recovery (see the
-    module docstring).
+    The Redis broker considers a worker dead after 10 s without a heartbeat
+    (dramatiq's default is 60 s; ``BROKER_HEARTBEAT_TIMEOUT_SECONDS``), runs its
+    maintenance (which re-queues a dead worker's messages) on one command in ten,
+    and keeps dead-lettered messages a day; the database sweep stays the safety
+    net (see the module docstring).
     """
     if not url:
         broker = StubBroker()
@@ -223,7 +236,8 @@ def make_broker(url: str | None, **options: Any) -> dramatiq.Broker:
     if scheme in REDIS_SCHEMES:
         from dramatiq.brokers.redis import RedisBroker
 
-        options.setdefault("heartbeat_timeout", 20_000)
+        options.setdefault("heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT_MS)
+        options.setdefault("maintenance_chance", REDIS_MAINTENANCE_CHANCE)
         options.setdefault("dead_message_ttl", 86_400_000)
         return RedisBroker(url=url, **options)
     if scheme in AMQP_SCHEMES:
@@ -240,7 +254,12 @@ def make_broker(url: str | None, **options: Any) -> dramatiq.Broker:
 
 def init_broker(app, actors: list[LazyActor]) -> dramatiq.Broker:
     """Create the app's broker, bind the core's and the plugins' actors to it."""
-    broker = make_broker(app.config.get("BROKER_URL"))
+    options = {}
+    url = app.config.get("BROKER_URL")
+    timeout = app.config.get("BROKER_HEARTBEAT_TIMEOUT_SECONDS")
+    if url and urlsplit(url).scheme.lower() in REDIS_SCHEMES and timeout:
+        options["heartbeat_timeout"] = int(float(timeout) * 1000)
+    broker = make_broker(url, **options)
     broker.add_middleware(AppContextMiddleware(app))
     dramatiq.set_broker(broker)
     bound = {}

@@ -64,6 +64,9 @@ def run_worker_process(
     broker.emit_after("process_boot")  # starts the time-limit watchdog of this process
     worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads)
     worker.start()
+    from core.heartbeat import Heartbeat
+
+    heartbeat = Heartbeat(app, "worker").start()
     log.info(
         "worker %d: %d thread(s) on %s",
         os.getpid(),
@@ -77,6 +80,7 @@ def run_worker_process(
         log.info("worker %d: stopping (finishing the messages in hand)", os.getpid())
         worker.stop(timeout=int(shutdown_timeout * 1000))
         broker.close()
+        heartbeat.stop()
         log.info("worker %d: stopped", os.getpid())
 
 

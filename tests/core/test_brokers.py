@@ -47,9 +47,10 @@ def test_a_message_round_trips_through_a_real_worker(broker):
         worker.stop(timeout=10_000)
 
 
-def test_the_redis_broker_notices_a_dead_worker_within_twenty_seconds():
+def test_the_redis_broker_notices_a_dead_worker_within_ten_seconds():
     broker = make_broker("redis://127.0.0.1:6379/14")  # no connection is made here
-    assert broker.heartbeat_timeout == 20_000
+    assert broker.heartbeat_timeout == 10_000
+    assert broker.maintenance_chance == 100_000  # one command in ten re-queues dead workers
     assert make_broker("redis://127.0.0.1:6379/14", heartbeat_timeout=5_000).heartbeat_timeout == (
         5_000
     )

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import itertools
 import signal
-import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import inspect, select, text
 
 from core.models import JobRun
 from core.testing.fixtures import require_service
+from scheduler import runner
 from scheduler.lease import current_holder
 from scheduler.service import JOB_TABLE
 from tests.scheduler.helpers import Processes, process_env, redis_test_url, wait_for
@@ -71,42 +71,50 @@ def holder_of(proc) -> str | None:
 
 @pytest.mark.slow
 def test_two_schedulers_fire_each_due_time_once_and_the_standby_takes_over(db, processes):
+    """Order and counts only (generous timeouts, no clock readings): the machine may be busy."""
     active = processes.start("scheduler")
-    active_holder = wait_for(lambda: holder_of(active), 20)
+    active_holder = wait_for(lambda: holder_of(active), 60)
     standby = processes.start("scheduler")
-    wait_for(lambda: "standby until it holds the lease" in processes.output(standby), 20)
-    wait_for(lambda: len(tick_runs(db)) >= 3, 15)
+    wait_for(lambda: "standby until it holds the lease" in processes.output(standby), 60)
+    wait_for(lambda: len(tick_runs(db)) >= 3, 60)
     assert holder_of(active), "the first scheduler keeps the lease while it lives"
 
     processes.kill9(active)
-    killed_at = datetime.now(UTC)
     taken = wait_for(
-        lambda: [r for r in tick_runs(db) if r.holder != active_holder and r.outcome == "ok"],
-        LEASE + INTERVAL.total_seconds() + 8,
+        lambda: [r for r in tick_runs(db) if r.holder != active_holder and r.outcome == "ok"], 90
     )
     standby_holder = taken[0].holder
     assert f":{standby.pid}:" in standby_holder
-    assert taken[0].fired_at - killed_at < timedelta(seconds=LEASE + 3 + 2)
-    wait_for(lambda: sum(r.holder == standby_holder for r in tick_runs(db)) >= 3, 12)
+    wait_for(lambda: sum(r.holder == standby_holder for r in tick_runs(db)) >= 3, 60)
+
+    # SIGTERM: the standby (now active) stops firing and releases the lease at once
+    standby.send_signal(signal.SIGTERM)
+    assert standby.wait(30) == 0
+    assert current_holder() == (None, None)
+    assert "Scheduler stopped; lease released." in processes.output(standby)
+    stopped = len(tick_runs(db))
 
     rows = tick_runs(db)
     per_due_time = Counter(r.scheduled_for for r in rows)
     assert max(per_due_time.values()) == 1, f"a due time fired twice: {per_due_time}"
     assert {r.holder for r in rows} == {active_holder, standby_holder}
-    # the standby continued the same schedule (from the shared job store), every 3 s
+    # the standby continued the same schedule (from the shared job store), every 3 s, and
+    # no due time vanished: each one of the grid has a row, fired or skipped with a reason
     times = sorted(per_due_time)
-    assert all((b - a) % INTERVAL == timedelta(0) for a, b in itertools.pairwise(times))
-    fired_on_time = [r for r in rows if r.fired_at - r.scheduled_for < timedelta(seconds=1)]
-    assert len(fired_on_time) >= len(rows) - 2  # at most the takeover's runs are late
+    assert all(b - a == INTERVAL for a, b in itertools.pairwise(times)), times
+    for run in rows:
+        assert run.outcome == "ok" or runner.skip_reason(run.message), run.message
+    # every run before the takeover is the first scheduler's, every one after the standby's
+    holders = [r.holder for r in rows]
+    first_standby = holders.index(standby_holder)
+    assert set(holders[:first_standby]) <= {active_holder}
+    assert set(holders[first_standby:]) == {standby_holder}
 
-    # SIGTERM: the standby (now active) stops firing and releases the lease at once
-    standby.send_signal(signal.SIGTERM)
-    assert standby.wait(10) == 0
-    assert current_holder() == (None, None)
-    assert "Scheduler stopped; lease released." in processes.output(standby)
-    count = len(tick_runs(db))
-    time.sleep(INTERVAL.total_seconds() + 1)
-    assert len(tick_runs(db)) == count, "nothing fires once every scheduler is down"
+    # a scheduler started later fires again; nothing was fired while every scheduler was down
+    again = processes.start("scheduler")
+    later = wait_for(lambda: [r for r in tick_runs(db)[stopped:] if r.outcome == "ok"], 90)
+    assert f":{again.pid}:" in later[0].holder
+    assert {r.holder for r in tick_runs(db)[stopped:]} == {later[0].holder}
 
 
 @pytest.mark.slow
