@@ -23,6 +23,8 @@ MANAGE = {
     "audit.read",
     "cases.approve_extension",
 }
+#: the office's work: keeping the duty rota and recording other staff members' away periods
+OFFICE = {"duty.manage", "presence.manage"}
 
 
 @hookimpl
@@ -43,14 +45,14 @@ def township_roles():
             "county_admin",
             "县级管理员",
             "County administrator",
-            frozenset(READ | WRITE | MANAGE | {"jobs.manage", "api.use"}),
+            frozenset(READ | WRITE | MANAGE | OFFICE | {"jobs.manage", "api.use"}),
             county_level=True,
         ),
         Role(
             "township_admin",
             "镇管理员",
             "Township administrator",
-            frozenset(READ | WRITE | MANAGE | {"api.use"}),
+            frozenset(READ | WRITE | MANAGE | OFFICE | {"api.use"}),
         ),
         Role(
             "leader",
@@ -63,7 +65,7 @@ def township_roles():
             "clerk",
             "办事员",
             "Clerk",
-            frozenset(READ | WRITE | {"people.read_sensitive", "api.use"}),
+            frozenset(READ | WRITE | OFFICE | {"people.read_sensitive", "api.use"}),
         ),
     ]
 
@@ -99,6 +101,19 @@ def township_policies():
             minimum=0,
             maximum=10,
             unit=_l("working days"),
+        ),
+        PolicySpec(
+            "core.duty_handover_hour",
+            "值班交接时间（时）",
+            "Hour at which the duty day hands over to the next",
+            default=8,
+            minimum=0,
+            maximum=23,
+            unit=_l("o'clock"),
+            help=_l(
+                "Before this hour, the previous day's duty staff are still on duty "
+                "(who is on duty now, the duty phone on the public page)."
+            ),
         ),
     ]
 
@@ -156,3 +171,17 @@ def township_find_receipt(receipt_no):
     from core.receipts import find_case_receipt
 
     return find_case_receipt(receipt_no)
+
+
+@hookimpl
+def township_dashboard_figures(township, session):
+    from core.duty import dashboard_figures
+
+    return dashboard_figures(township)
+
+
+@hookimpl
+def township_public_sections(township):
+    from core.duty import public_sections
+
+    return public_sections(township)

@@ -9,6 +9,7 @@ from core.models.cases import (
     LimitUnit,
     TimeLimitPolicy,
 )
+from core.models.duty import Absence, DutyChange, DutyPattern, DutyPost, DutySource
 from core.models.identity import ApiToken, AuditEvent, Membership, Person, PersonCategory, User
 from core.models.ops import (
     JobRun,
@@ -30,12 +31,17 @@ from core.models.orgs import (
 
 __all__ = [
     "OPEN_STATUSES",
+    "Absence",
     "ApiToken",
     "AuditEvent",
     "CalendarDay",
     "Case",
     "CaseEvent",
     "CaseStatus",
+    "DutyChange",
+    "DutyPattern",
+    "DutyPost",
+    "DutySource",
     "ExtensionRequest",
     "InstitutionSetting",
     "JobRun",
