@@ -108,6 +108,16 @@ SETTINGS: dict[str, Setting] = {
         "Plugins registered besides the entry points: modules or import paths "
         "(tests use it, e.g. `TOWNSHIP_EXTRA_PLUGINS='[\"tests.example_plugin\"]'`).",
     ),
+    "HTTPS": Setting(
+        False,
+        "The site is reached over HTTPS: HSTS, and session and remember-me cookies are "
+        "sent over HTTPS only.",
+    ),
+    "TRUSTED_PROXIES": Setting(
+        0,
+        "How many proxies (nginx ...) stand in front and set `X-Forwarded-For` and "
+        "`X-Forwarded-Proto`; rate limits then count each client's own address.",
+    ),
     "INSTANCE_PATH": Setting(
         None, "Folder for the SQLite file, secret key and instance file (environment only)."
     ),
@@ -148,14 +158,39 @@ class ConfigError(RuntimeError):
 
 
 def _secret_key(instance_path: Path) -> str:
+    """The key in ``instance/secret_key``, made on first start.
+
+    The file never exists with other permissions or half written: the key is written
+    to a new file created with mode 0600 (``O_CREAT | O_EXCL``), which is then linked
+    to its name; a second process starting at the same moment finds the name taken
+    and uses the key already there, so both sign sessions alike.
+    """
     path = instance_path / SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    log.info("generated a new secret key in %s", path)
-    return key
+    for _attempt in range(50):
+        try:
+            key = path.read_text().strip()
+        except FileNotFoundError:
+            key = ""
+        if key:
+            return key
+        if path.exists():  # an older, empty file: only its owner can tell why
+            raise ConfigError(f"{path} is empty: delete it or set TOWNSHIP_SECRET_KEY")
+        key = secrets.token_urlsafe(48)
+        draft = instance_path / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(draft, path)  # atomic: fails if another process was first
+        except FileExistsError:
+            continue  # read the winner's key
+        finally:
+            draft.unlink(missing_ok=True)
+        log.info("generated a new secret key in %s", path)
+        return key
+    raise ConfigError(f"could not read or create {path}")
 
 
 def _is_known(key: str) -> bool:
@@ -177,6 +212,8 @@ def load_config(app, overrides: dict[str, Any] | None = None) -> None:
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         FLASK_ADMIN_SWATCH="default",
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        # a 429 says when to try again (Retry-After), with the X-RateLimit-* figures
+        RATELIMIT_HEADERS_ENABLED=True,
     )
 
     sources: list[tuple[str, dict[str, Any]]] = []
