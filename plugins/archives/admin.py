@@ -72,6 +72,24 @@ def _retention_choices(blank: bool = True) -> list[SelectChoice]:
     return choices + [SelectChoice(r.value, r.label) for r in Retention]
 
 
+class _RetentionField(SelectField):
+    """The retention periods in words; the model gets a :class:`Retention` (or None)."""
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, _retention_or_none(self.data))
+
+    def process_data(self, value):
+        self.data = value.value if isinstance(value, Retention) else (value or "")
+
+
+def _retention_field(label=_l("Retention period"), blank: bool = True) -> SelectField:
+    return _RetentionField(
+        label,
+        choices=_retention_choices(blank),
+        validators=[Optional()] if blank else [DataRequired()],
+    )
+
+
 def _class_choices(township_ids, blank: bool = True) -> list[SelectChoice]:
     rows = db.session.scalars(
         select(ArchiveClass)
@@ -85,6 +103,16 @@ def _class_choices(township_ids, blank: bool = True) -> list[SelectChoice]:
         SelectChoice(str(r.id), f"{names[r.township_id]} · {r}" if several else str(r))
         for r in rows
     ]
+
+
+def _framed(html: str) -> str:
+    """Frozen HTML as a document for a sandboxed frame: the producer's markup is shown
+    as handed over, isolated from the admin page (no script, no shared styles)."""
+    return (
+        '<!doctype html><meta charset="utf-8"><style>body{font-family:sans-serif;'
+        "font-size:14px}table{border-collapse:collapse}th,td{border:1px solid #ccc;"
+        "padding:2px 6px;text-align:left}</style>" + services.sanitize(html)
+    )
 
 
 def _int_or_none(value) -> int | None:
@@ -212,7 +240,7 @@ class InboxView(TownshipModelView):
         if template == self.edit_template and kwargs.get("model") is not None:
             content = kwargs["model"].content
             kwargs["content"] = content
-            kwargs["safe_content"] = Markup(services.sanitize(content.html)) if content else ""
+            kwargs["content_html"] = _framed(content.html) if content else ""
         return super().render(template, **kwargs)
 
     @action("file", _l("File the selected items"), _l("File the selected items now?"))
@@ -440,7 +468,7 @@ class CatalogueView(TownshipBaseView):
             "archives/admin/item.html",
             item=item,
             content=item.content,
-            safe_content=Markup(services.sanitize(item.content.html)) if item.content else "",
+            content_html=_framed(item.content.html) if item.content else "",
             events=events,
             attachments=attachments,
             loans=loans,
@@ -874,6 +902,7 @@ class ClassView(TownshipModelView):
     def scaffold_form(self):
         form_class = super().scaffold_form()
         form_class.parent_id = SelectField(_l("Parent class"), validators=[Optional()])
+        form_class.default_retention = _retention_field(_l("Default retention"), blank=False)
         return form_class
 
     def _offer_parents(self, form):
@@ -961,6 +990,7 @@ class BoxView(TownshipModelView):
     def scaffold_form(self):
         form_class = super().scaffold_form()
         form_class.class_id = SelectField(_l("Class"), validators=[Optional()])
+        form_class.retention = _retention_field(blank=True)
         return form_class
 
     def _offer(self, form, obj=None):
@@ -1053,6 +1083,7 @@ class VolumeView(TownshipModelView):
         form_class = super().scaffold_form()
         form_class.class_id = SelectField(_l("Class"), validators=[DataRequired()])
         form_class.box_id = SelectField(_l("Box"), validators=[Optional()])
+        form_class.retention = _retention_field(blank=False)
         return form_class
 
     def _offer(self, form, obj=None):

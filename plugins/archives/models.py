@@ -259,7 +259,9 @@ class Item(db.Model):
     box: Mapped[Box | None] = relationship(lazy="joined")
     volume: Mapped[Volume | None] = relationship(lazy="select")
     filed_by: Mapped[User | None] = relationship(lazy="select")
-    content: Mapped[FrozenContent | None] = relationship(lazy="select", uselist=False, viewonly=True)
+    content: Mapped[FrozenContent | None] = relationship(
+        lazy="select", uselist=False, viewonly=True
+    )
 
     def __str__(self) -> str:
         return f"{self.reference_code or ''} {self.title}".strip()

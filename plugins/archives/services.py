@@ -340,7 +340,8 @@ def import_backlog(township: OrgUnit) -> int:
     ensure_scheme(township.id)
     settings = ensure_settings(township.id)
     known = set(
-        tuple(row) for row in db.session.execute(
+        tuple(row)
+        for row in db.session.execute(
             select(Item.source, Item.reference).where(
                 Item.township_id == township.id, Item.source != PAPER
             )
@@ -372,11 +373,15 @@ def _validate_metadata(values: dict[str, Any], township_id: int) -> None:
     title = (values.get("title") or "").strip()
     if not title:
         raise ArchivesError(_("An item needs a title."))
-    limits = {"title": 300, "responsible": 120, "doc_number": 64}
-    for name, limit in limits.items():
+    limits = {
+        "title": (300, _("Title")),
+        "responsible": (120, _("Responsible")),
+        "doc_number": (64, _("Document number")),
+    }
+    for name, (limit, label) in limits.items():
         if len(values.get(name) or "") > limit:
             raise ArchivesError(
-                _("%(field)s is longer than %(n)d characters.", field=name, n=limit)
+                _("%(field)s is longer than %(n)d characters.", field=label, n=limit)
             )
     doc_date = values.get("doc_date")
     if doc_date is not None:

@@ -28,8 +28,9 @@ def _filed_paper(db, enabled, archivist, paper, year, retention):
 
 def test_appraisal_and_destruction_with_approval(db, enabled, archivist, leader, paper):
     old = _filed_paper(db, enabled, archivist, paper, 2010, Retention.y10)
-    young = _filed_paper(db, enabled, archivist, paper, clock.today(enabled).year - 1,
-                         Retention.y10)
+    young = _filed_paper(
+        db, enabled, archivist, paper, clock.today(enabled).year - 1, Retention.y10
+    )
     forever = _filed_paper(db, enabled, archivist, paper, 2005, Retention.permanent)
     due = db.session.scalars(services.due_for_appraisal([enabled.id])).all()
     assert [i.id for i in due] == [old.id]
@@ -80,13 +81,21 @@ def test_a_leader_approves_a_destruction_in_the_admin(
     assert response.status_code == 303
     row = db.session.scalar(select(Destruction))
     # the archivist cannot approve it
-    assert client.post(f"/admin/archives_destructions/decide/?id={row.id}",
-                       data={"decision": "approve"}).status_code == 403
+    assert (
+        client.post(
+            f"/admin/archives_destructions/decide/?id={row.id}", data={"decision": "approve"}
+        ).status_code
+        == 403
+    )
     staff.logout()
     staff.login(leader)
     inbox = client.get("/admin/admin_inbox/").get_data(as_text=True)
     assert "已过保管期限" in inbox
-    assert client.post(f"/admin/archives_destructions/decide/?id={row.id}",
-                       data={"decision": "approve"}).status_code == 303
+    assert (
+        client.post(
+            f"/admin/archives_destructions/decide/?id={row.id}", data={"decision": "approve"}
+        ).status_code
+        == 303
+    )
     db.session.expire_all()
     assert db.session.get(Destruction, row.id).status == DestructionStatus.approved

@@ -3,7 +3,7 @@ checked; a loss; on-screen reading of digital copies, logged."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -41,9 +41,12 @@ def test_borrow_approve_lend_overdue_reminder_once_and_return(
     item = filed_item()
     loan = _borrow(item, clerk)
     # the head of archives is told, and finds it in the inbox
-    assert db.session.scalar(
-        select(func.count(Notification.id)).where(Notification.user_id == leader.id)
-    ) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(Notification.user_id == leader.id)
+        )
+        == 1
+    )
     with pytest.raises(services.ArchivesError, match="Only an approved request"):
         services.lend(loan, archivist)
     with pytest.raises(services.ArchivesError, match="head of archives"):
@@ -73,9 +76,14 @@ def test_borrow_approve_lend_overdue_reminder_once_and_return(
         assert services.overdue_sweep() == 0
         stub_worker.join()
         assert reminders() == 2
-        assert db.session.scalar(
-            select(func.count(TaskRecord.id)).where(TaskRecord.actor_name == "archives.loan_reminder")
-        ) == 1
+        assert (
+            db.session.scalar(
+                select(func.count(TaskRecord.id)).where(
+                    TaskRecord.actor_name == "archives.loan_reminder"
+                )
+            )
+            == 1
+        )
 
     loan = db.session.get(Loan, loan.id)
     with pytest.raises(services.ArchivesError, match="what is damaged"):
@@ -107,8 +115,9 @@ def test_a_return_without_a_loan_is_refused_through_the_admin(
 ):
     loan = _borrow(filed_item(), clerk)
     staff.login(archivist)
-    response = client.post(f"/admin/archives_loans/return/?id={loan.id}",
-                           data={"condition": "complete"})
+    response = client.post(
+        f"/admin/archives_loans/return/?id={loan.id}", data={"condition": "complete"}
+    )
     assert response.status_code == 400
     assert "there is nothing to return" in response.get_data(as_text=True)
     assert db.session.get(Loan, loan.id).status == LoanStatus.requested
@@ -136,14 +145,21 @@ def test_validation_of_a_request(db, enabled, clerk, filed_item, paper):
     item = filed_item()
     today = clock.today(enabled)
     with pytest.raises(services.ArchivesError, match="past"):
-        services.request_loan(clerk, township_id=enabled.id, item=item, purpose="x",
-                              wanted_until=today - timedelta(days=1))
+        services.request_loan(
+            clerk,
+            township_id=enabled.id,
+            item=item,
+            purpose="x",
+            wanted_until=today - timedelta(days=1),
+        )
     with pytest.raises(services.ArchivesError, match="need it for"):
-        services.request_loan(clerk, township_id=enabled.id, item=item, purpose=" ",
-                              wanted_until=today)
+        services.request_loan(
+            clerk, township_id=enabled.id, item=item, purpose=" ", wanted_until=today
+        )
     with pytest.raises(services.ArchivesError, match="Only a filed item"):
-        services.request_loan(clerk, township_id=enabled.id, item=paper(), purpose="x",
-                              wanted_until=today)
+        services.request_loan(
+            clerk, township_id=enabled.id, item=paper(), purpose="x", wanted_until=today
+        )
     assert db.session.scalar(select(func.count(Loan.id))) == 0
 
 

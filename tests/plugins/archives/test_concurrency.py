@@ -12,8 +12,7 @@ from plugins.archives.models import Item
 
 
 @pytest.mark.services
-def test_two_concurrent_filers_get_unique_gap_free_codes(app, db, enabled, archivist,
-                                                         waiting_item):
+def test_two_concurrent_filers_get_unique_gap_free_codes(app, db, enabled, archivist, waiting_item):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("row locks are what this test is about: PostgreSQL only")
     from core.models import User

@@ -106,9 +106,9 @@ def test_filing_gives_the_next_number_of_the_group_and_a_batch_is_numbered_in_or
     assert first.item_no == 1 and numbers == [2, 3, 4]
     ten = next(i for i in filed if i.retention == Retention.y10)
     assert ten.item_no == 1 and "-D10-" in ten.reference_code
-    assert db.session.scalar(
-        select(func.count(ItemEvent.id)).where(ItemEvent.action == "filed")
-    ) == 5
+    assert (
+        db.session.scalar(select(func.count(ItemEvent.id)).where(ItemEvent.action == "filed")) == 5
+    )
 
 
 def test_a_bad_batch_files_nothing_and_says_why(db, enabled, archivist, waiting_item):
@@ -128,7 +128,9 @@ def test_a_bad_batch_files_nothing_and_says_why(db, enabled, archivist, waiting_
         services.file_items(enabled.id, [good.id], archivist)
 
 
-def test_a_duplicate_reference_code_is_refused_by_the_database(db, enabled, archivist, waiting_item):
+def test_a_duplicate_reference_code_is_refused_by_the_database(
+    db, enabled, archivist, waiting_item
+):
     item = services.file_items(enabled.id, [waiting_item("一").id], archivist)[0]
     # someone wound the counter back: the unique constraint refuses the second code
     from plugins.archives.models import Counter
@@ -184,16 +186,19 @@ def test_a_record_handed_over_twice_waits_once(db, enabled, produce):
 
     core_produce(
         enabled,
-        ArchivalRecord(source="releases", reference="same:1", kind="x", title="同一份",
-                       produced_at=services.utcnow()),
+        ArchivalRecord(
+            source="releases",
+            reference="same:1",
+            kind="x",
+            title="同一份",
+            produced_at=services.utcnow(),
+        ),
     )
     db.session.commit()
     assert db.session.scalar(select(func.count(Item.id))) == 1
 
 
-def test_yearly_filing_closes_a_year_only_when_nothing_of_it_waits(
-    db, enabled, archivist, paper
-):
+def test_yearly_filing_closes_a_year_only_when_nothing_of_it_waits(db, enabled, archivist, paper):
     waiting = paper("去年的纪要", class_id=_class(db, "WS"), retention=Retention.permanent)
     with pytest.raises(services.ArchivesError, match="still wait"):
         services.close_year(enabled.id, 2020, archivist)
@@ -217,12 +222,19 @@ def test_paper_registration_validates_dates_and_lengths(db, enabled, archivist):
     from core import clock
 
     with pytest.raises(services.ArchivesError, match="future"):
-        services.register_paper(enabled.id, title="明天", responsible="",
-                                doc_date=clock.today(enabled) + timedelta(days=1), by=archivist)
+        services.register_paper(
+            enabled.id,
+            title="明天",
+            responsible="",
+            doc_date=clock.today(enabled) + timedelta(days=1),
+            by=archivist,
+        )
     with pytest.raises(services.ArchivesError, match="before"):
-        services.register_paper(enabled.id, title="太早", responsible="",
-                                doc_date=date(1990, 1, 1), by=archivist)
+        services.register_paper(
+            enabled.id, title="太早", responsible="", doc_date=date(1990, 1, 1), by=archivist
+        )
     with pytest.raises(services.ArchivesError, match="title"):
-        services.register_paper(enabled.id, title="  ", responsible="",
-                                doc_date=date(2020, 1, 1), by=archivist)
+        services.register_paper(
+            enabled.id, title="  ", responsible="", doc_date=date(2020, 1, 1), by=archivist
+        )
     assert db.session.scalar(select(func.count(Item.id))) == 0

@@ -40,8 +40,10 @@ def test_another_townships_staff_see_nothing_of_this_archive(
     assert client.get(f"/admin/archives_inbox/edit/?id={item.id}").status_code == 404
     with pytest.raises(services.ArchivesError, match="not in this township"):
         services.file_items(other_township.id, [item.id], other)
-    response = client.post("/admin/archives_catalogue/borrow/",
-                           data={"item": item.id, "purpose": "看看", "wanted_until": "2099-01-01"})
+    response = client.post(
+        "/admin/archives_catalogue/borrow/",
+        data={"item": item.id, "purpose": "看看", "wanted_until": "2099-01-01"},
+    )
     assert response.status_code == 404
 
 
@@ -82,21 +84,31 @@ def produce_elsewhere(db, township):
     from core.records import produce
 
     def _produce(title):
-        produce(township, ArchivalRecord(source="releases", reference="early:1", kind="release",
-                                         title=title, produced_at=datetime.now(UTC),
-                                         content=f"<p>{title}</p>"))
+        produce(
+            township,
+            ArchivalRecord(
+                source="releases",
+                reference="early:1",
+                kind="release",
+                title=title,
+                produced_at=datetime.now(UTC),
+                content=f"<p>{title}</p>",
+            ),
+        )
         db.session.commit()
 
     return _produce
 
 
-def test_a_clerk_reads_the_catalogue_but_cannot_file(client, staff, db, enabled, clerk,
-                                                     waiting_item):
+def test_a_clerk_reads_the_catalogue_but_cannot_file(
+    client, staff, db, enabled, clerk, waiting_item
+):
     item = waiting_item()
     staff.login(clerk)
     assert client.get("/admin/archives_catalogue/").status_code == 200
     assert client.get("/admin/archives_inbox/").status_code == 404
-    response = client.post("/admin/archives_inbox/action/",
-                           data={"action": "file", "rowid": [item.id]})
+    response = client.post(
+        "/admin/archives_inbox/action/", data={"action": "file", "rowid": [item.id]}
+    )
     assert response.status_code == 404
     assert db.session.get(Item, item.id).status == ItemStatus.waiting

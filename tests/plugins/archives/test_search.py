@@ -13,9 +13,7 @@ def _codes(items):
     return sorted(i.title for i in items)
 
 
-def test_search_finds_a_word_inside_a_longer_title_and_in_the_content(
-    db, enabled, filed_item
-):
+def test_search_finds_a_word_inside_a_longer_title_and_in_the_content(db, enabled, filed_item):
     filed_item("宅基地审批申请表（李四）")
     filed_item("林木采伐许可", content="<p>涉及宅基地周边林木</p>")
     filed_item("低保资格审核")
