@@ -56,6 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_admin(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
+    from core.heartbeat import init_app as init_heartbeat
+
+    init_heartbeat(app)
 
     @app.teardown_request
     def _forget_request_caches(exc):
@@ -221,6 +224,15 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["township_time"] = clock.format_datetime
 
 
+def _database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database being unreachable or its connection cut."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 def _register_error_handlers(app: Flask) -> None:
     from werkzeug.exceptions import HTTPException
 
@@ -236,6 +248,24 @@ def _register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
+        if _database_unavailable(exc):
+            # a cut connection or a database restart: the pool reconnects on the next
+            # request (pool_pre_ping); tell the client to try again rather than fail
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+            try:
+                db.session.rollback()
+            except Exception:  # the connection is gone; the pool replaces it
+                db.session.remove()
+            if request.path.startswith("/api/"):
+                response = json_error(503, "the database is unavailable; try again shortly")
+            else:
+                from flask_babel import gettext as _
+
+                response = app.make_response(
+                    (_("The service is briefly unavailable. Please try again shortly."), 503)
+                )
+            response.headers["Retry-After"] = "5"
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         if request.path.startswith("/api/"):
