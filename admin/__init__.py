@@ -34,7 +34,8 @@ def _admin_globals():
 
         return inbox.count(current_user) if current_user.is_authenticated else 0
 
-    from admin.formatting import in_zone, outcome_label
+    from admin.formatting import in_zone, outcome_label, weekday_short
+    from core import clock
     from scheduler.triggers import describe
 
     return {
@@ -44,6 +45,9 @@ def _admin_globals():
         "describe_schedule": describe,
         "in_zone": in_zone,
         "outcome_label": outcome_label,
+        "job_specs": state().jobs,
+        "zone_choices": clock.zone_choices,
+        "weekday_short": weekday_short,
     }
 
 
@@ -91,6 +95,7 @@ def _add_core_views(admin: Admin) -> None:
     from admin.audit_trail import AuditView
     from admin.calendar import CalendarView
     from admin.cases import CaseView
+    from admin.duty import DutyPatternView, DutyRotaView, PresenceView
     from admin.grants import GrantsView
     from admin.inbox import InboxView
     from admin.institutions import SwitchboardView
@@ -106,6 +111,16 @@ def _add_core_views(admin: Admin) -> None:
     admin.add_view(InboxView(name=_l("Inbox"), endpoint="admin_inbox"))
     admin.add_view(CaseView())
     admin.add_view(PersonView())
+    duty = _l("Duty and presence")
+    admin.add_view(DutyRotaView(name=_l("Duty rota"), endpoint="admin_duty_rota", category=duty))
+    admin.add_view(
+        DutyPatternView(
+            name=_l("Weekly duty pattern"), endpoint="admin_duty_pattern", category=duty
+        )
+    )
+    admin.add_view(
+        PresenceView(name=_l("Staff away"), endpoint="admin_duty_presence", category=duty)
+    )
     admin.add_view(
         SwitchboardView(name=_l("Institutions"), endpoint="admin_institutions", category=settings)
     )

@@ -140,3 +140,9 @@ def outcome_label(code: str) -> str:
             "enqueued": _l("sent to the workers"),
         }.get(code, code)
     )
+
+
+def weekday_short(value: date) -> str:
+    """The day of the week of a date, short ("Mon" / "周一")."""
+    names = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
+    return str(names[value.weekday()])

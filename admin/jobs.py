@@ -106,6 +106,12 @@ def job_rows() -> list[JobRow]:
     return rows
 
 
+def label_of_job(spec: JobSpec) -> str:
+    from core.app import current_locale
+
+    return spec.label_en if current_locale() == "en" and spec.label_en else spec.label
+
+
 class JobsView(TownshipBaseView):
     """County administrators only (``jobs.manage``)."""
 
@@ -167,7 +173,7 @@ class JobsView(TownshipBaseView):
                     after={"trigger": trigger, "timezone": timezone, "enabled": enabled},
                 )
                 db.session.commit()
-                flash(_("The schedule of %(job)s is saved.", job=spec.id), "success")
+                flash(_("The schedule of %(job)s is saved.", job=label_of_job(spec)), "success")
                 return redirect(url_for(".index"), 303)
             if error:
                 flash(_("The schedule was not saved: %(error)s", error=error), "danger")
@@ -201,5 +207,5 @@ class JobsView(TownshipBaseView):
                 after={"trigger": spec.trigger, "timezone": spec.timezone, "enabled": True},
             )
             db.session.commit()
-        flash(_("%(job)s runs on its default schedule again.", job=spec.id), "success")
+        flash(_("%(job)s runs on its default schedule again.", job=label_of_job(spec)), "success")
         return redirect(url_for(".index"), 303)
