@@ -242,7 +242,9 @@ def _register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
             return http_error(exc)  # JSON, with Allow / Retry-After / WWW-Authenticate
-        return exc
+        from core.errors import page
+
+        return page(exc)  # the product's own page, in the user's language
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -272,6 +274,6 @@ def _register_error_handlers(app: Flask) -> None:
             return json_error(500, "internal error; it was logged")
         if app.testing:
             raise exc
-        from flask import render_template
+        from core.errors import server_error_page
 
-        return render_template("core/error.html", code=500), 500
+        return server_error_page()
