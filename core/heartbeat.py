@@ -59,6 +59,7 @@ SHARED_SETTINGS: tuple[SharedSetting, ...] = (
         "SWEEP_GRACE_SECONDS",
         "the active scheduler (sent with each core.resend_sweep) and start-up sweeps",
     ),
+    SharedSetting("BROKER_HEARTBEAT_TIMEOUT_SECONDS", "every worker (Redis)"),
     SharedSetting("SCHEDULER_LEASE_SECONDS", "every scheduler (active and standby)"),
     SharedSetting("SCHEDULER_POLL_SECONDS", "every scheduler"),
     SharedSetting("DEFAULT_TIMEZONE", "every process (new townships, scheduler default)"),

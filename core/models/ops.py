@@ -106,6 +106,23 @@ class SchedulerLease(db.Model):
     acquired_at: Mapped[datetime | None]
 
 
+class ProcessHeartbeat(db.Model):
+    """A running ``township`` process (web, worker, scheduler, serve) and the settings it
+    runs with, refreshed every few seconds (``core.heartbeat``; ``township doctor``)."""
+
+    __tablename__ = "core_process_heartbeat"
+
+    #: ``host:pid:role``
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))
+    host: Mapped[str] = mapped_column(String(120))
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: the shared settings' values as this process sees them (secrets as fingerprints)
+    settings: Mapped[dict]
+
+
 class ProducedRecord(db.Model):
     """A record an institution handed over for the archive (``township_record_produced``),
     kept by the core frozen as it was, so that an archives institution enabled later
