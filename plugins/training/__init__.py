@@ -108,6 +108,13 @@ def township_demo_data(township, session):
 
 
 @hookimpl
+def township_person_year_figures(township, year, user_ids):
+    from plugins.training.yearly import person_year_figures
+
+    return person_year_figures(township, year, user_ids)
+
+
+@hookimpl
 def township_cli_commands():
     from plugins.training.cli import COMMANDS
 
