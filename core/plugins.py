@@ -262,14 +262,30 @@ def check_endpoint(plugin_key: str, endpoint: str, what: str) -> None:
 
 
 def _trace(pm: pluggy.PluginManager) -> None:
-    """TRACE_PLUGINS: log every hook call with the plugins that answered it."""
+    """TRACE_PLUGINS: log every hook call with the plugins that answered it and how long
+    it took (pluggy's monitoring sees every call through a hook caller, subsets too)."""
+    import threading
+    import time
+
     trace_log = logging.getLogger("township.plugins.trace")
+    started = threading.local()
 
     def before(hook_name, hook_impls, kwargs):
-        trace_log.info("hook %s -> %s", hook_name, ", ".join(i.plugin_name for i in hook_impls))
+        started.__dict__.setdefault("stack", []).append(time.perf_counter())
 
     def after(outcome, hook_name, hook_impls, kwargs):
+        stack = started.__dict__.get("stack") or [time.perf_counter()]
+        elapsed_ms = (time.perf_counter() - stack.pop()) * 1000
+        plugins = ", ".join(i.plugin_name for i in hook_impls) or "(none)"
         if outcome.exception is not None:
-            trace_log.warning("hook %s raised %r", hook_name, outcome.exception)
+            trace_log.warning(
+                "hook %s -> %s raised %r after %.1f ms",
+                hook_name,
+                plugins,
+                outcome.exception,
+                elapsed_ms,
+            )
+        else:
+            trace_log.info("hook %s -> %s (%.1f ms)", hook_name, plugins, elapsed_ms)
 
     pm.add_hookcall_monitoring(before, after)

@@ -16,7 +16,8 @@ validates the input, shapes the output and writes the OpenAPI document
   with :class:`ApiBlueprint`, mounted at ``/api/v1/<key>/``, in the same document.
   A route with ``<code:township>`` in its path gets the township (an
   :class:`~core.models.OrgUnit`) as its ``township`` argument; a township the user
-  cannot see through the API, or that has not enabled the plugin, answers 404.
+  cannot see through the API, or that has not enabled the plugin, answers 404. Other
+  converters: ``<case_ref:ref>``, ``<month:month>`` (YYYY-MM, given as a tuple).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ V1 = "/api/v1"
 CODE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"
 #: a case's id or receipt number in a path
 CASE_REF_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_\-]{0,39}"
+#: a month in a path, YYYY-MM
+MONTH_PATTERN = r"[12][0-9]{3}-(?:0[1-9]|1[0-2])"
 
 
 # ---------------------------------------------------------------------------
@@ -269,6 +272,18 @@ class CaseRefConverter(BaseConverter):
     regex = CASE_REF_PATTERN
 
 
+class MonthConverter(BaseConverter):
+    """``<month:month>``: a month written YYYY-MM, given to the view as ``(year, month)``."""
+
+    regex = MONTH_PATTERN
+
+    def to_python(self, value: str) -> tuple[int, int]:
+        return int(value[:4]), int(value[5:])
+
+    def to_url(self, value) -> str:
+        return value if isinstance(value, str) else f"{value[0]:04d}-{value[1]:02d}"
+
+
 # ---------------------------------------------------------------------------
 # Tokens
 # ---------------------------------------------------------------------------
@@ -422,6 +437,7 @@ def init_api(app: Flask, township) -> Api:
 
     app.url_map.converters["code"] = CodeConverter
     app.url_map.converters["case_ref"] = CaseRefConverter
+    app.url_map.converters["month"] = MonthConverter
     app.config.setdefault("API_TITLE", "Township service platform API")
     app.config.setdefault("API_VERSION", __version__)
     app.config.setdefault("OPENAPI_VERSION", "3.1.0")
@@ -451,6 +467,9 @@ def init_api(app: Flask, township) -> Api:
     )
     api.register_converter(
         CaseRefConverter, lambda c: {"type": "string", "pattern": f"^{CASE_REF_PATTERN}$"}
+    )
+    api.register_converter(
+        MonthConverter, lambda c: {"type": "string", "pattern": f"^{MONTH_PATTERN}$"}
     )
     api.spec.path(
         rule=next(app.url_map.iter_rules(f"{api._make_doc_blueprint_name()}.openapi_json")),

@@ -144,6 +144,21 @@ class Integer(ma.fields.Integer):
         return super()._validated(value)
 
 
+class Number(ma.fields.Float):
+    """A JSON number (not ``true``, not ``"1.5"``)."""
+
+    default_error_messages = {
+        **MESSAGES,
+        "invalid": _l("Must be a number."),
+        "special": _l("Must be a number."),
+    }
+
+    def _validated(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
 class QueryInteger(Integer):
     """An integer in a query string: ASCII digits only (``²`` and ``٣`` are not numbers)."""
 
@@ -183,8 +198,8 @@ class QueryBoolean(ma.fields.Boolean):
         raise self.make_error("invalid")
 
 
-class PastDate(ma.fields.Date):
-    """An ISO date (YYYY-MM-DD), not before ``EARLIEST_YEAR`` and not after today."""
+class IsoDate(ma.fields.Date):
+    """A date written YYYY-MM-DD (the service that uses it checks the range)."""
 
     default_error_messages = {
         **MESSAGES,
@@ -195,6 +210,13 @@ class PastDate(ma.fields.Date):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
         if not isinstance(value, str) or len(value) != 10:
             raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class PastDate(IsoDate):
+    """An ISO date (YYYY-MM-DD), not before ``EARLIEST_YEAR`` and not after today."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
         day = super()._deserialize(value, attr, data, **kwargs)
         from core import clock
 

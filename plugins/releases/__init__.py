@@ -38,7 +38,7 @@ def township_roles():
             "releases_officer",
             "信息员",
             "Information officer",
-            frozenset({"admin.access", "dashboard.read", "releases.write"}),
+            frozenset({"admin.access", "dashboard.read", "releases.write", "api.use"}),
         )
     ]
 
@@ -75,6 +75,13 @@ def township_admin_views():
 @hookimpl
 def township_blueprints():
     from plugins.releases.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def township_api_resources():
+    from plugins.releases.api import bp
 
     return [bp]
 

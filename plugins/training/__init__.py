@@ -51,7 +51,9 @@ def township_roles():
             "training_officer",
             "培训专干",
             "Training officer",
-            frozenset({"admin.access", "training.read", "training.write", "dashboard.read"}),
+            frozenset(
+                {"admin.access", "training.read", "training.write", "dashboard.read", "api.use"}
+            ),
         ),
         Role(
             "training_learner",
@@ -72,6 +74,13 @@ def township_admin_views():
 @hookimpl
 def township_blueprints():
     from plugins.training.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def township_api_resources():
+    from plugins.training.api import bp
 
     return [bp]
 

@@ -57,6 +57,13 @@ def township_blueprints():
 
 
 @hookimpl
+def township_api_resources():
+    from tests.example_plugin.api import bp
+
+    return [bp]
+
+
+@hookimpl
 def township_actors():
     from tests.example_plugin import tasks
 
