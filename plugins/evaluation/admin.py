@@ -17,7 +17,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import ValidationError
+from wtforms import SelectField, ValidationError
+from wtforms.fields.choices import SelectChoice
 
 from admin.audit import record_audit
 from admin.views import TownshipBaseView, TownshipModelView, township_choices
@@ -319,9 +320,10 @@ class CriterionView(TownshipModelView):
     permission_write = services.MANAGE
     column_list = ("round", "position", "name", "max_score")
     column_default_sort = ("round_id", True)
-    form_columns = ("round", "position", "name", "max_score")
+    form_columns = ("round_id", "position", "name", "max_score")
     column_labels = {
         "round": _l("Round"),
+        "round_id": _l("Round"),
         "position": _l("Order"),
         "name": _l("Criterion"),
         "max_score": _l("Most marks"),
@@ -332,18 +334,19 @@ class CriterionView(TownshipModelView):
         form_class = super().scaffold_form()
         if hasattr(form_class, "township_id"):
             delattr(form_class, "township_id")
+        form_class.round_id = SelectField(_l("Round"), coerce=int)
         return form_class
 
     def _offer_rounds(self, form):
-        if hasattr(form, "round"):
-            form.round.query_factory = lambda: db.session.scalars(
-                select(EvaluationRound)
-                .where(
-                    EvaluationRound.township_id.in_(self.writable_township_ids()),
-                    EvaluationRound.status == RoundStatus.open,
-                )
-                .order_by(EvaluationRound.starts_on.desc())
-            ).all()
+        rounds = db.session.scalars(
+            select(EvaluationRound)
+            .where(
+                EvaluationRound.township_id.in_(self.writable_township_ids()),
+                EvaluationRound.status == RoundStatus.open,
+            )
+            .order_by(EvaluationRound.starts_on.desc())
+        ).all()
+        form.round_id.choices = [SelectChoice(str(r.id), r.name) for r in rounds]
         return form
 
     def create_form(self, obj=None):
@@ -353,7 +356,7 @@ class CriterionView(TownshipModelView):
         return self._offer_rounds(super().edit_form(obj))
 
     def on_model_change(self, form, model, is_created):
-        round_ = model.round
+        round_ = db.session.get(EvaluationRound, model.round_id or 0)
         if round_ is None:
             raise ValidationError(_("Choose the round."))
         model.township_id = round_.township_id
