@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import inspect as sa_inspect
 
@@ -84,3 +85,185 @@ def record_audit(
     )
     db.session.add(event)
     return event
+
+
+# ---------------------------------------------------------------------------
+# Reading the trail: actions, objects, fields and values in words
+# ---------------------------------------------------------------------------
+
+#: what happened, in words (plugins add theirs with :func:`register_audit_words`)
+ACTION_LABELS = {
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "enable": _l("Enabled"),
+    "disable": _l("Disabled"),
+    "submit": _l("Submitted"),
+    "approve": _l("Approved"),
+    "send_back": _l("Sent back"),
+    "withdraw": _l("Withdrawn"),
+    "confirm": _l("Confirmed"),
+    "answer": _l("Answered"),
+}
+
+#: the objects of the core's trail (plugins add theirs with :func:`register_audit_words`)
+OBJECT_LABELS = {
+    "Case": _l("Case"),
+    "Person": _l("Person"),
+    "User": _l("User"),
+    "Membership": _l("Role of a user"),
+    "OrgUnit": _l("Org unit"),
+    "Policy": _l("Policy"),
+    "TimeLimitPolicy": _l("Time limit"),
+    "CalendarDay": _l("Calendar day"),
+    "JobSchedule": _l("Scheduled job"),
+    "Institution": _l("Institution"),
+    "InstitutionSetting": _l("Institution"),
+    "RoleGrant": _l("Permission of a role"),
+}
+
+#: how long a value may be in the trail before it is shortened (the whole is one click away)
+SHORT = 80
+
+
+def register_audit_words(objects: dict | None = None, actions: dict | None = None) -> None:
+    """A plugin names its objects and actions for the trail (``{"Product": _l("...")}``)."""
+    OBJECT_LABELS.update(objects or {})
+    ACTION_LABELS.update(actions or {})
+
+
+def action_label(code: str) -> str:
+    return str(ACTION_LABELS.get(code, code))
+
+
+def object_label(code: str) -> str:
+    return str(OBJECT_LABELS.get(code, code))
+
+
+def _model_class(object_type: str):
+    for mapper in db.Model.registry.mappers:
+        if mapper.class_.__name__ == object_type:
+            return mapper.class_
+    return None
+
+
+def _admin_view(object_type: str):
+    from flask import current_app
+
+    admin = current_app.extensions.get("township_admin")
+    for view in getattr(admin, "_views", ()):
+        model = getattr(view, "model", None)
+        if model is not None and model.__name__ == object_type:
+            return view
+    return None
+
+
+def field_label(object_type: str, key: str) -> str:
+    """A field of the trail by the label its admin view gives it (or a shared label)."""
+    from admin.formatting import COMMON_LABELS
+
+    view = _admin_view(object_type)
+    if view is not None and key in (view.column_labels or {}):
+        return str(view.column_labels[key])
+    if key in COMMON_LABELS:
+        return str(COMMON_LABELS[key])
+    return str(FIELD_WORDS.get(key, key))
+
+
+#: trail keys no view labels
+FIELD_WORDS = {
+    "value": _l("Value"),
+    "reason": _l("Reason"),
+    "trigger": _l("Schedule"),
+    "timezone": _l("Time zone"),
+    "enabled": _l("Enabled"),
+    "cron": _l("Schedule"),
+    "channels": _l("Channels"),
+    "role": _l("Role"),
+    "permission": _l("Permission"),
+    "granted": _l("Granted"),
+    "amount": _l("Amount"),
+    "unit": _l("Unit"),
+    "max_amount": _l("Longest extension"),
+}
+
+
+def value_words(object_type: str, key: str, value: Any) -> str:
+    """A stored trail value in words: an enum code by its label, a boolean as 是/否."""
+    from sqlalchemy import Enum as SAEnum
+
+    from core.labels import display, label_of
+
+    if isinstance(value, str):
+        model = _model_class(object_type)
+        column = getattr(getattr(model, "__table__", None), "c", {}).get(key) if model else None
+        enum_class = getattr(getattr(column, "type", None), "enum_class", None)
+        if isinstance(getattr(column, "type", None), SAEnum) and enum_class is not None:
+            try:
+                return label_of(enum_class(value))
+            except ValueError:
+                return value
+        if key == "channels":
+            return value
+    if key == "channels" and isinstance(value, list):
+        from core.labels import code_label
+
+        return "、".join(code_label("releases.channel", c) for c in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return display(value)
+
+
+def readable_changes(object_type: str, change: dict | None) -> list[dict[str, Any]]:
+    """``[{"field", "text", "whole", "cut"}]`` of a before/after dict, long values shortened."""
+    from core.labels import shorten
+
+    out = []
+    for key, value in (change or {}).items():
+        whole = value_words(object_type, key, value)
+        text, cut = shorten(whole, SHORT)
+        out.append(
+            {"field": field_label(object_type, key), "text": text, "whole": whole, "cut": cut}
+        )
+    return out
+
+
+def render_changes(object_type: str, change: dict | None):
+    """The change as HTML: one line per field; a shortened value opens to show it whole."""
+    from markupsafe import Markup
+
+    lines = []
+    for item in readable_changes(object_type, change):
+        if item["cut"]:
+            value = Markup(
+                '<details class="audit-long"><summary>{}</summary>'
+                '<div style="white-space: pre-wrap">{}</div></details>'
+            ).format(item["text"], item["whole"])
+        else:
+            value = Markup("{}").format(item["text"])
+        lines.append(
+            Markup('<div><span class="text-muted">{}</span>: {}</div>').format(item["field"], value)
+        )
+    return Markup("").join(lines)
+
+
+def object_trail(object_type: str, object_id: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """The trail of one object, oldest first, in words (one query)."""
+    from sqlalchemy import select
+
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))
+        .order_by(AuditEvent.id)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "at": event.at,
+            "user": event.user.name if event.user else None,
+            "action": action_label(event.action),
+            "before": render_changes(object_type, event.before),
+            "after": render_changes(object_type, event.after),
+        }
+        for event in events
+    ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import false, or_
 
+from admin.audit import action_label, object_label, render_changes
 from admin.views import TownshipModelView
 from core.access import can
 from core.db import db
@@ -16,10 +17,31 @@ from core.models import AuditEvent
 
 
 def _json_formatter(view, context, model, name):
-    value = getattr(model, name)
-    if not value:
-        return ""
-    return Markup("<br>").join(f"{key}: {item}" for key, item in value.items())
+    return render_changes(model.object_type, getattr(model, name))
+
+
+def _action(view, context, model, name):
+    return action_label(model.action)
+
+
+def _object(view, context, model, name):
+    return object_label(model.object_type)
+
+
+class _Codes:
+    """Filter options read when the page renders: the codes in the trail, in words."""
+
+    def __init__(self, column, words):
+        self.column, self.words = column, words
+
+    def __iter__(self):
+        from sqlalchemy import select
+
+        codes = db.session.scalars(select(self.column).distinct().order_by(self.column)).all()
+        return iter([(code, self.words(code)) for code in codes if code])
+
+    def __bool__(self) -> bool:
+        return True
 
 
 class AuditView(TownshipModelView):
@@ -51,8 +73,22 @@ class AuditView(TownshipModelView):
     }
     column_default_sort = ("id", True)
     column_sortable_list = ("at", "action", "object_type")
-    column_filters = ("action", "object_type")
-    column_formatters = {"before": _json_formatter, "after": _json_formatter}
+    column_filters = (
+        FilterEqual(
+            AuditEvent.action, _l("Action"), options=_Codes(AuditEvent.action, action_label)
+        ),
+        FilterEqual(
+            AuditEvent.object_type,
+            _l("Object"),
+            options=_Codes(AuditEvent.object_type, object_label),
+        ),
+    )
+    column_formatters = {
+        "before": _json_formatter,
+        "after": _json_formatter,
+        "action": _action,
+        "object_type": _object,
+    }
     column_formatters_detail = column_formatters
 
     def __init__(self, **kwargs: Any):

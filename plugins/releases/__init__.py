@@ -44,6 +44,34 @@ def township_roles():
 
 
 @hookimpl
+def township_permissions():
+    from core.contract import Permission
+
+    return [
+        Permission(
+            "releases.approve",
+            "审批信息产品",
+            "Approve information products",
+            default_roles=frozenset({"leader", "township_admin", "county_admin"}),
+        )
+    ]
+
+
+@hookimpl
+def township_inbox_sources(user, township_ids):
+    from plugins.releases.hooks import inbox_sources
+
+    return inbox_sources(user, township_ids)
+
+
+@hookimpl
+def township_find_receipt(receipt_no):
+    from plugins.releases.hooks import find_receipt
+
+    return find_receipt(receipt_no)
+
+
+@hookimpl
 def township_policies():
     from plugins.releases.policy import POLICIES
 

@@ -1,8 +1,9 @@
 """Staff views of the release institution, in its own admin menu.
 
 Permissions: ``releases.write`` (role ``releases_officer``) to collect, build,
-disclose, answer and tick off channels; ``cases.approve_extension`` (leaders) to
-approve; ``institutions.manage`` (township administrators) to edit the plan.
+disclose, answer and tick off channels; ``releases.approve`` (leaders by default)
+to approve or send back with a reason; ``institutions.manage`` (township
+administrators) to edit the plan.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from wtforms import SelectField, SelectMultipleField, StringField, ValidationErr
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from admin.audit import record_audit
+from admin.audit import record_audit, register_audit_words
 from admin.views import TownshipBaseView, TownshipModelView, township_choices
 from core import clock
 from core.access import township_ids_with
@@ -47,6 +48,17 @@ from plugins.releases.models import (
     SourceChannel,
     TopicRequest,
     TopicStatus,
+)
+
+register_audit_words(
+    {
+        "Product": _l("Information product"),
+        "TopicRequest": _l("Topic request"),
+        "ReleasePlan": _l("Release plan"),
+        "CollectedItem": _l("Collected item"),
+        "Disclosure": _l("Disclosure"),
+        "DisclosureCategory": _l("Disclosure category"),
+    }
 )
 
 WRITE = services.WRITE
@@ -211,25 +223,38 @@ class ProductView(TownshipModelView):
 
     def _selected(self, ids) -> list[Product]:
         allowed = self.township_ids(self.permission_read)
-        rows = db.session.scalars(select(Product).where(Product.id.in_([int(i) for i in ids])))
+        wanted = [int(i) for i in ids if str(i).isdigit()]
+        rows = db.session.scalars(select(Product).where(Product.id.in_(wanted)))
         return [p for p in rows if p.township_id in allowed]
 
-    def _run(self, ids, service, done_message: str) -> None:
+    @staticmethod
+    def _trail(product: Product, action_code: str, after: dict) -> None:
+        record_audit(
+            action_code,
+            "Product",
+            product.id,
+            township_id=product.township_id,
+            after={"status": product.status.value, **after},
+        )
+
+    def _run(self, ids, service, done_message: str, *, needs: tuple[str, ...], code: str) -> None:
+        """Run ``service`` on each selected product the user may act on *in that product's
+        township* (``needs``: any of these permissions); the others are refused by name."""
         done, refused = 0, []
+        writable = {perm: set(_writable(perm)) for perm in needs}
         for product in self._selected(ids):
+            if not any(product.township_id in writable[perm] for perm in needs):
+                refused.append(
+                    _("%(title)s: you may not do this in its township.", title=product.title)
+                )
+                continue
             try:
                 service(product)
             except services.ReleaseError as exc:
                 db.session.rollback()
                 refused.append(f"{product.title}: {exc}")
             else:
-                record_audit(
-                    "update",
-                    "Product",
-                    product.id,
-                    township_id=product.township_id,
-                    after={"status": product.status.value},
-                )
+                self._trail(product, code, {})
                 db.session.commit()
                 done += 1
         if done:
@@ -239,9 +264,14 @@ class ProductView(TownshipModelView):
 
     @action("submit", _l("Submit for approval"))
     def action_submit(self, ids):
-        if not set(_writable()):
-            abort(403)
-        self._run(ids, services.submit_product, _("%(count)d product(s) submitted."))
+        me = current_user._get_current_object()
+        self._run(
+            ids,
+            lambda p: services.submit_product(p, by=me),
+            _("%(count)d product(s) submitted."),
+            needs=(WRITE,),
+            code="submit",
+        )
 
     @action("approve", _l("Approve (leaders)"), _l("Approve the selected products?"))
     def action_approve(self, ids):
@@ -249,13 +279,102 @@ class ProductView(TownshipModelView):
             ids,
             lambda p: services.approve_product(p, current_user),
             _("%(count)d product(s) approved; they go out with the next release."),
+            needs=(APPROVE,),
+            code="approve",
         )
 
     @action("send_back", _l("Send back to draft"))
     def action_send_back(self, ids):
-        if not set(_writable()) and not set(_writable(APPROVE)):
+        """Asks for the reason first (one page for all the selected products)."""
+        chosen = [str(p.id) for p in self._selected(ids)]
+        return redirect(url_for(".send_back_view", id=chosen))
+
+    @expose("/send-back/", methods=("GET", "POST"))
+    def send_back_view(self):
+        """Send the chosen products back to draft with one reason, checked per row."""
+        products = self._selected(request.values.getlist("id"))
+        if not products:
+            abort(404)
+        reason = (request.form.get("reason") or "").strip()
+        error = None
+        if request.method == "POST":
+            if not reason:
+                error = _("Say why the product goes back, so the officer can correct it.")
+            else:
+                me = current_user._get_current_object()
+                self._run(
+                    [p.id for p in products],
+                    lambda p: services.return_product(p, reason, by=me),
+                    _("%(count)d product(s) sent back."),
+                    needs=(WRITE, APPROVE),
+                    code="send_back",
+                )
+                return redirect(url_for(".index_view"), 303)
+        return self.render(
+            "releases/admin/send_back.html", products=products, reason=reason, error=error
+        ), (400 if error else 200)
+
+    @expose("/details/")
+    def details_view(self):
+        """The product as the public will see it, with the decision for a leader."""
+        from markupsafe import Markup as _Markup
+
+        from admin.audit import object_trail
+
+        product = self.get_one(request.args.get("id", ""))
+        return self._details(product, _Markup, object_trail)
+
+    def _details(self, product, markup, object_trail, *, error=None, reason=None, status=200):
+        tid = product.township_id
+        return self.render(
+            "releases/admin/product.html",
+            product=product,
+            body=markup(services.sanitize_html(product.body)),
+            may_approve=tid in _writable(APPROVE),
+            may_write=tid in _writable(),
+            may_edit=tid in _writable()
+            and product.status in (ProductStatus.draft, ProductStatus.submitted),
+            trail=object_trail("Product", product.id),
+            return_url=url_for(".index_view"),
+            error=error,
+            reason=reason,
+        ), status
+
+    @expose("/decide/", methods=("POST",))
+    def decide_view(self):
+        """Approve, send back with a reason, or submit: from the product's own page."""
+        from markupsafe import Markup as _Markup
+
+        from admin.audit import object_trail
+
+        product = self.get_one(request.values.get("id", ""))
+        decision = request.form.get("decision")
+        reason = (request.form.get("reason") or "").strip()
+        me = current_user._get_current_object()
+        permission = {"approve": APPROVE, "send_back": APPROVE, "submit": WRITE}.get(decision)
+        if permission is None:
+            abort(400)
+        if product.township_id not in _writable(permission):
             abort(403)
-        self._run(ids, services.return_product, _("%(count)d product(s) sent back."))
+        try:
+            if decision == "approve":
+                services.approve_product(product, me)
+                message = _("“%(title)s” is approved; it goes out with the next release.")
+            elif decision == "send_back":
+                services.return_product(product, reason, by=me)
+                message = _("“%(title)s” is sent back to the officers.")
+            else:
+                services.submit_product(product, by=me)
+                message = _("“%(title)s” is submitted for approval.")
+        except services.ReleaseError as exc:
+            db.session.rollback()
+            return self._details(
+                product, _Markup, object_trail, error=str(exc), reason=reason, status=400
+            )
+        self._trail(product, decision, {"reason": reason} if reason else {})
+        db.session.commit()
+        flash(message % {"title": product.title}, "success")
+        return redirect(url_for(".details_view", id=product.id), 303)
 
     @expose("/withdraw/", methods=("GET", "POST"))
     def withdraw_view(self):
@@ -271,7 +390,7 @@ class ProductView(TownshipModelView):
                 error = str(exc)
             else:
                 record_audit(
-                    "update",
+                    "withdraw",
                     "Product",
                     product.id,
                     township_id=product.township_id,
@@ -285,11 +404,12 @@ class ProductView(TownshipModelView):
         )
 
     def _list_link(self, context, model, name):
+        details = url_for(".details_view", id=model.id)
+        title = Markup('<a href="{}">{}</a>').format(details, model.title)
         if model.status == ProductStatus.published:
             url = url_for(".withdraw_view", id=model.id)
-            label = escape(_("Withdraw"))
-            return Markup(f'{escape(model.title)} <a class="small" href="{url}">{label}</a>')
-        return model.title
+            return Markup('{} <a class="small" href="{}">{}</a>').format(title, url, _("Withdraw"))
+        return title
 
     column_formatters = {"title": _list_link, "status": _product_status}
 

@@ -9,9 +9,9 @@ Who does what:
 
 * an information officer (role ``releases_officer``, permission ``releases.write``)
   collects items, builds products, answers topic requests, ticks off channels;
-* a leader approves products: anyone holding the core permission
-  ``cases.approve_extension`` in the township (the core's ``leader``,
-  ``township_admin`` and ``county_admin`` roles);
+* a leader approves products: anyone holding ``releases.approve`` in the township
+  (declared by the plugin; by default the core's ``leader``, ``township_admin`` and
+  ``county_admin`` roles; a township changes the grant under 角色与权限);
 * a township administrator (``institutions.manage``) edits the release plan.
 """
 
@@ -67,7 +67,9 @@ log = logging.getLogger(__name__)
 
 KEY = "releases"
 WRITE = "releases.write"
-APPROVE = "cases.approve_extension"
+APPROVE = "releases.approve"
+#: the inbox source of products waiting for a leader
+INBOX_APPROVAL = "releases.product_approval"
 PLAN = "institutions.manage"
 OFFICER_ROLE = "releases_officer"
 
@@ -225,18 +227,48 @@ def next_release_times(township_id: int, count: int = 5) -> list[datetime]:
 # ---------------------------------------------------------------------------
 
 
-def submit_product(product: Product) -> None:
-    """An officer sends a draft product to the leaders (draft → submitted); commits."""
+def submit_product(product: Product, by: User | None = None) -> None:
+    """An officer sends a draft product to the leaders (draft → submitted); commits.
+
+    The leaders who may approve it (``releases.approve``) find it in their inbox and
+    are told once (a notification in the same transaction).
+    """
     if product.status != ProductStatus.draft:
         raise ReleaseError(_("Only a draft can be submitted for approval."))
     product.status = ProductStatus.submitted
+    db.session.flush()
+    _announce_submitted(product, by)
     db.session.commit()
+
+
+def _announce_submitted(product: Product, by: User | None) -> None:
+    from core.access import users_with
+    from core.inbox import announce
+    from core.links import link
+
+    leaders = [u for u in users_with(APPROVE, product.township_id) if by is None or u.id != by.id]
+    with force_locale(current_app.config.get("DEFAULT_LOCALE", "zh_CN")):
+        title = _("Information product to approve: %(title)s", title=product.title)
+        body = _(
+            "%(name)s submitted it for the next release (audience: %(audience)s).",
+            name=by.name if by else "–",
+            audience=product.audience,
+        )
+    announce(
+        leaders,
+        INBOX_APPROVAL,
+        product.id,
+        title,
+        body=body,
+        township_id=product.township_id,
+        link=link("releases_products.details_view", id=product.id),
+    )
 
 
 def approve_product(product: Product, leader: User) -> None:
     """A leader approves a product: it waits for the next release; commits.
 
-    Leaders are holders of ``cases.approve_extension`` in the product's township.
+    Leaders are holders of ``releases.approve`` in the product's township.
     """
     if not can(leader, APPROVE, product.township_id):
         raise ReleaseError(_("Only a leader of this township can approve a product."))
@@ -248,10 +280,32 @@ def approve_product(product: Product, leader: User) -> None:
     db.session.commit()
 
 
-def return_product(product: Product) -> None:
-    """Send a submitted or approved (not yet released) product back to draft; commits."""
+def return_product(product: Product, reason: str = "", by: User | None = None) -> None:
+    """Send a submitted or approved (not yet released) product back to draft; commits.
+
+    A leader sending it back says why (``reason``, required when ``by`` may approve
+    and did not write it: the officers are told); the caller keeps the reason in the
+    audit trail.
+    """
     if product.status not in (ProductStatus.submitted, ProductStatus.approved):
         raise ReleaseError(_("Only a product that is not yet released can be sent back."))
+    reason = (reason or "").strip()
+    if by is not None and can(by, APPROVE, product.township_id) and not reason:
+        raise ReleaseError(_("Say why the product goes back, so the officer can correct it."))
+    if by is not None and reason:
+        with force_locale(current_app.config.get("DEFAULT_LOCALE", "zh_CN")):
+            title = _("Information product sent back: %(title)s", title=product.title)
+            body = _("%(name)s: %(reason)s", name=by.name, reason=reason)
+        from core.links import link
+
+        notify(
+            [u for u in officers(product.township_id) if u.id != by.id],
+            title,
+            body,
+            link=link("releases_products.details_view", id=product.id),
+            key=f"releases-returned:{product.id}:{utcnow().isoformat()}",
+            township_id=product.township_id,
+        )
     product.status = ProductStatus.draft
     product.approved_by_id = None
     product.approved_at = None
@@ -699,6 +753,11 @@ RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 def make_topic_receipt(township: OrgUnit, today: date) -> str:
     token = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
     return f"{township.code.upper()[:8]}-T{today:%y%m%d}-{token}"
+
+
+def topic_answer_days(township_id: int) -> int:
+    """Working days the township gives itself to answer a topic request (policy)."""
+    return int(get_policy(township_id, TOPIC_ANSWER_DAYS))
 
 
 def topic_due_date(township_id: int, submitted_on: date) -> date:

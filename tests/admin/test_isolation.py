@@ -154,3 +154,40 @@ def test_creating_a_person_in_own_township_writes_an_audit_row(client, staff, cl
 def test_a_malformed_id_answers_404(client, staff, county_admin, two_townships, endpoint):
     staff.login(county_admin)
     assert client.get(f"/admin/{endpoint}/details/?id=abc").status_code == 404
+
+
+@pytest.mark.parametrize("action", ["submit", "send_back"])
+def test_release_bulk_actions_check_write_in_each_rows_township(
+    client, staff, db, create_user, township, other_township, action
+):
+    """An officer of one township who may only read another (a leader there) cannot submit
+    or send back that township's products through the list's bulk actions."""
+    from core.institutions import set_enabled
+    from plugins.releases.models import Product, ProductStatus
+
+    for unit in (township, other_township):
+        set_enabled(unit, "releases", True)
+    db.session.commit()
+    user = create_user(
+        "both", roles=[("releases_officer", township), ("clerk", other_township)], name="两镇"
+    )
+    status = ProductStatus.draft if action == "submit" else ProductStatus.submitted
+    own = Product(township_id=township.id, title="东镇产品", audience="农户", status=status)
+    foreign = Product(
+        township_id=other_township.id, title="西镇产品", audience="农户", status=status
+    )
+    db.session.add_all([own, foreign])
+    db.session.commit()
+    staff.login(user)
+    rows = {"rowid": [str(own.id), str(foreign.id)]}
+    if action == "submit":
+        client.post("/admin/releases_products/action/", data={"action": "submit", **rows})
+    else:
+        client.post(
+            "/admin/releases_products/send-back/",
+            data={"id": [own.id, foreign.id], "reason": "请修改"},
+        )
+    db.session.expire_all()
+    assert db.session.get(Product, foreign.id).status == status  # untouched
+    changed = ProductStatus.submitted if action == "submit" else ProductStatus.draft
+    assert db.session.get(Product, own.id).status == changed
