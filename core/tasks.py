@@ -28,7 +28,7 @@ message as soon as the worker's connection drops. Redis keeps it in the dead
 worker's in-flight set until another worker's maintenance pass sees that the dead
 one sent no heartbeat for ``BROKER_HEARTBEAT_TIMEOUT_SECONDS`` (10 s by default)
 and puts its messages back on their queues; maintenance runs on one broker command
-in ten here (dramatiq's default, one in a thousand, could take minutes on an idle
+in four here (dramatiq's default, one in a thousand, could take minutes on an idle
 queue), so a killed worker's task runs again about 10–15 s later. The trade-off: a
 live worker heartbeats on every broker command, about once a second per queue it
 listens to while it has a free thread; a worker whose every thread stays busy
@@ -74,7 +74,7 @@ DEFAULT_MAX_ATTEMPTS = 20
 #: Redis: a worker without a heartbeat for this long is dead; its messages are re-queued
 DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000
 #: Redis: maintenance (re-queueing dead workers' messages) on this many commands per million
-REDIS_MAINTENANCE_CHANCE = 100_000
+REDIS_MAINTENANCE_CHANCE = 250_000
 
 
 class LazyActor:
@@ -224,7 +224,7 @@ def make_broker(url: str | None, **options: Any) -> dramatiq.Broker:
 
     The Redis broker considers a worker dead after 10 s without a heartbeat
     (dramatiq's default is 60 s; ``BROKER_HEARTBEAT_TIMEOUT_SECONDS``), runs its
-    maintenance (which re-queues a dead worker's messages) on one command in ten,
+    maintenance (which re-queues a dead worker's messages) on one command in four,
     and keeps dead-lettered messages a day; the database sweep stays the safety
     net (see the module docstring).
     """

@@ -50,7 +50,7 @@ def test_a_message_round_trips_through_a_real_worker(broker):
 def test_the_redis_broker_notices_a_dead_worker_within_ten_seconds():
     broker = make_broker("redis://127.0.0.1:6379/14")  # no connection is made here
     assert broker.heartbeat_timeout == 10_000
-    assert broker.maintenance_chance == 100_000  # one command in ten re-queues dead workers
+    assert broker.maintenance_chance == 250_000  # one command in four re-queues dead workers
     assert make_broker("redis://127.0.0.1:6379/14", heartbeat_timeout=5_000).heartbeat_timeout == (
         5_000
     )
