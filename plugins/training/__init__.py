@@ -1,9 +1,9 @@
 """学习培训制度: training records (the plugin object: hook implementations that delegate).
 
 Permissions: ``training.write`` (the training officer) records; reading the
-township's reports needs ``training.read`` *or* the core's ``dashboard.read``
-(leaders, township and county admins hold it: core roles cannot be extended by a
-plugin, so "may read the dashboard" stands for "may read training reports");
+township's reports needs ``training.read`` (the officer's role) *or*
+``training.read_reports``, which the plugin declares for the core's leaders,
+township and county administrators (a township changes the grant under 角色与权限);
 ``training.self`` (a learner) sees only "my study record".
 """
 
@@ -62,6 +62,27 @@ def township_roles():
             frozenset({"admin.access", "training.self"}),
         ),
     ]
+
+
+@hookimpl
+def township_permissions():
+    from core.contract import Permission
+
+    return [
+        Permission(
+            "training.read_reports",
+            "查看学习培训报表",
+            "Read the township's training reports",
+            default_roles=frozenset({"leader", "township_admin", "county_admin"}),
+        )
+    ]
+
+
+@hookimpl
+def township_inbox_sources(user, township_ids):
+    from plugins.training.admin import inbox_sources
+
+    return inbox_sources(user, township_ids)
 
 
 @hookimpl

@@ -1,9 +1,9 @@
 """Admin views of the training institution (学习培训).
 
 Access: ``training.write`` records (the training officer); reading needs
-``training.read`` or the core's ``dashboard.read`` (leaders and admins: core
-roles cannot gain plugin permissions, see the package docstring);
-``training.self`` opens "my study record" only.
+``training.read`` or ``training.read_reports`` (declared by the plugin for leaders
+and administrators, see the package docstring); ``training.self`` opens "my study
+record" only.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from wtforms import SelectField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
+from admin.audit import register_audit_words
 from admin.views import (
     TownshipBaseView,
     TownshipModelView,
@@ -49,6 +50,7 @@ from plugins.training.models import (
     TrainingTechnique,
 )
 from plugins.training.services import (
+    INBOX_CONFIRM,
     Mark,
     StudyEntry,
     TrainingError,
@@ -58,20 +60,31 @@ from plugins.training.services import (
     monthly_compliance,
     parse_hours,
     record_attendance,
+    return_logs,
     session_learners,
     township_today,
     yearly_hours,
 )
 
+register_audit_words(
+    {
+        "TrainingStudyLog": _l("Self-study entry"),
+        "TrainingLearner": _l("Learner"),
+        "TrainingSession": _l("Session"),
+        "TrainingTechnique": _l("Technique"),
+        "TrainingMastery": _l("Technique mastered"),
+    }
+)
+
 READ = "training.read"
 WRITE = "training.write"
 SELF = "training.self"
-#: the core permission that stands for "may read the township's training reports"
-CORE_READ = "dashboard.read"
+#: the declared permission of leaders and administrators to read the township's reports
+CORE_READ = "training.read_reports"
 
 
 class TrainingAccess:
-    """``training.read`` also granted by the core's ``dashboard.read`` (leaders, admins)."""
+    """``training.read`` also granted by ``training.read_reports`` (leaders, admins)."""
 
     plugin_key = "training"
     permission_read = READ
@@ -356,6 +369,79 @@ class StudyLogView(TrainingModelView):
 
     allow_create = False  # entries come from the logging screens
     allow_edit = False
+
+    def _entry(self) -> TrainingStudyLog:
+        entry = db.session.get(TrainingStudyLog, request.values.get("id", type=int) or 0)
+        if entry is None or entry.township_id not in self.township_ids(READ):
+            abort(404)
+        return entry
+
+    @expose("/review/", methods=("GET", "POST"))
+    def review_view(self):
+        """A learner's own hours: what they logged, with their other waiting entries;
+        confirm, or send back with a reason (the learner is told)."""
+        from admin.audit import object_trail, record_audit
+
+        entry = self._entry()
+        tid = entry.township_id
+        may_write = tid in self.writable_township_ids()
+        waiting = db.session.scalars(
+            select(TrainingStudyLog)
+            .where(
+                TrainingStudyLog.learner_id == entry.learner_id,
+                TrainingStudyLog.status == LogStatus.pending,
+            )
+            .order_by(TrainingStudyLog.studied_on)
+            .limit(100)
+        ).all()
+        error, reason, status = None, "", 200
+        if request.method == "POST":
+            if not may_write:
+                abort(403)
+            chosen = [int(i) for i in request.form.getlist("log") if i.isdigit()] or [entry.id]
+            decision = request.form.get("decision")
+            reason = (request.form.get("reason") or "").strip()
+            try:
+                if decision == "confirm":
+                    done = confirm_logs(tid, chosen, current_user.id)
+                    message = _("%(n)s entries confirmed.", n=done)
+                elif decision == "send_back":
+                    done = return_logs(tid, chosen, current_user.id, reason)
+                    message = _("%(n)s entries sent back to the learner.", n=done)
+                else:
+                    abort(400)
+            except TrainingError as exc:
+                db.session.rollback()
+                error, status = "; ".join(exc.problems), 400
+            else:
+                for log_id in chosen:
+                    record_audit(
+                        "confirm" if decision == "confirm" else "send_back",
+                        "TrainingStudyLog",
+                        log_id,
+                        township_id=tid,
+                        after={"reason": reason} if reason else {"status": "confirmed"},
+                    )
+                db.session.commit()
+                flash(message, "success")
+                return redirect(url_for(".index_view"), 303)
+        return self.render(
+            "training/log_review.html",
+            entry=entry,
+            waiting=waiting,
+            may_write=may_write,
+            trail=object_trail("TrainingStudyLog", entry.id),
+            error=error,
+            reason=reason,
+        ), status
+
+    def _review_link(view, context, model, name):
+        if model.status == LogStatus.pending:
+            href = url_for(".review_view", id=model.id)
+            return Markup('<a href="{}">{}</a>').format(href, model.status.label)
+        return model.status.label
+
+    column_formatters = {"status": _review_link}
 
     @action("confirm", _l("Confirm"), _l("Confirm the selected entries?"))
     def action_confirm(self, ids):
@@ -722,8 +808,19 @@ class MyRecordView(TrainingAccess, TownshipBaseView):
             .order_by(TrainingStudyLog.studied_on.desc())
             .limit(50)
         ).all()
+        returned = db.session.scalars(
+            select(TrainingStudyLog)
+            .where(
+                TrainingStudyLog.learner_id == learner.id,
+                TrainingStudyLog.status == LogStatus.returned,
+            )
+            .order_by(TrainingStudyLog.studied_on.desc())
+            .limit(20)
+        ).all()
+        reasons = _return_reasons([log.id for log in returned])
         return self.render(
             "training/my_record.html",
+            returned=[(log, reasons.get(str(log.id), "")) for log in returned],
             learner=learner,
             row=report.learners[0] if report.learners else None,
             report=report,
@@ -791,6 +888,57 @@ def admin_views() -> list:
         ),
         AdminView(ImportView(name=_l("Import"), endpoint="training_import")),
         AdminView(MyRecordView(name=_l("My study record"), endpoint="training_my_record")),
+    ]
+
+
+def _return_reasons(log_ids: list[int]) -> dict[str, str]:
+    """Why each entry was sent back (the trail keeps the reason), in one query."""
+    from core.models import AuditEvent
+
+    if not log_ids:
+        return {}
+    rows = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.object_type == "TrainingStudyLog",
+            AuditEvent.action == "send_back",
+            AuditEvent.object_id.in_([str(i) for i in log_ids]),
+        )
+        .order_by(AuditEvent.id)
+    )
+    return {row.object_id: (row.after or {}).get("reason", "") for row in rows}
+
+
+def inbox_sources(user, township_ids: set[int]) -> list:
+    """Learners' own hours waiting for a training officer (``training.write``)."""
+    from sqlalchemy import String, cast, literal
+
+    from core.contract import InboxSource
+
+    ids = township_ids_with(user, WRITE) & township_ids
+    if not ids:
+        return []
+    title = Person.name + literal(" · ") + cast(TrainingStudyLog.studied_on, String)
+    return [
+        InboxSource(
+            INBOX_CONFIRM,
+            "待确认自学课时",
+            "Self-study hours to confirm",
+            select(
+                TrainingStudyLog.id.label("object_id"),
+                title.label("title"),
+                TrainingStudyLog.township_id.label("township_id"),
+                TrainingStudyLog.created_at.label("since"),
+                literal(None).label("due_on"),
+            )
+            .join(TrainingLearner, TrainingLearner.id == TrainingStudyLog.learner_id)
+            .join(Person, Person.id == TrainingLearner.person_id)
+            .where(
+                TrainingStudyLog.township_id.in_(ids),
+                TrainingStudyLog.status == LogStatus.pending,
+            ),
+            "training_logs.review_view",
+        )
     ]
 
 

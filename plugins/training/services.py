@@ -385,9 +385,112 @@ def log_study(
             for e in entries
         ],
     )
+    if not confirmed:
+        _announce_pending(township_id, [e.learner_id for e in entries], now, logged_by_id)
     if commit:
         db.session.commit()
     return len(entries)
+
+
+#: the inbox source of learners' own entries waiting for an officer
+INBOX_CONFIRM = "training.hours_confirmation"
+
+
+def _announce_pending(township_id: int, learner_ids: list[int], at, by_user_id) -> None:
+    """Tell the township's training officers once per entry that a learner's own hours
+    wait for confirmation (in the same transaction)."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    from core.access import users_with
+    from core.inbox import announce
+    from core.links import link
+
+    rows = db.session.execute(
+        select(
+            TrainingStudyLog.id,
+            Person.name,
+            TrainingStudyLog.studied_on,
+            TrainingStudyLog.half_hours,
+        )
+        .join(TrainingLearner, TrainingLearner.id == TrainingStudyLog.learner_id)
+        .join(Person, Person.id == TrainingLearner.person_id)
+        .where(
+            TrainingStudyLog.township_id == township_id,
+            TrainingStudyLog.learner_id.in_(learner_ids),
+            TrainingStudyLog.status == LogStatus.pending,
+            TrainingStudyLog.created_at == at,
+        )
+    ).all()
+    officers = [u for u in users_with("training.write", township_id) if u.id != by_user_id]
+    for row in rows:
+        with force_locale(current_app.config.get("DEFAULT_LOCALE", "zh_CN")):
+            title = _(
+                "Self-study hours to confirm: %(name)s, %(day)s, %(hours)s class hours",
+                name=row.name,
+                day=row.studied_on,
+                hours=f"{row.half_hours / 2:g}",
+            )
+        announce(
+            officers,
+            INBOX_CONFIRM,
+            row.id,
+            title,
+            township_id=township_id,
+            link=link("training_logs.review_view", id=row.id),
+        )
+
+
+def return_logs(township_id: int, log_ids: list[int], by_user_id: int, reason: str) -> int:
+    """Send learners' own entries back with a reason (they no longer count, the learner is
+    told and may log them again); returns how many were sent back; commits."""
+    from flask import current_app
+    from flask_babel import force_locale
+    from sqlalchemy import update
+
+    from core.models import User
+    from core.notifications import notify
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise TrainingError(_("Say why the entry goes back, so the learner can correct it."))
+    rows = db.session.execute(
+        select(TrainingStudyLog.id, TrainingStudyLog.studied_on, TrainingLearner.user_id)
+        .join(TrainingLearner, TrainingLearner.id == TrainingStudyLog.learner_id)
+        .where(
+            TrainingStudyLog.id.in_(log_ids),
+            TrainingStudyLog.township_id == township_id,
+            TrainingStudyLog.status == LogStatus.pending,
+        )
+    ).all()
+    if not rows:
+        return 0
+    db.session.execute(
+        update(TrainingStudyLog)
+        .where(
+            TrainingStudyLog.id.in_([r.id for r in rows]),
+            TrainingStudyLog.status == LogStatus.pending,
+        )
+        .values(status=LogStatus.returned, confirmed_by_id=by_user_id)
+        .execution_options(synchronize_session=False)
+    )
+    by = db.session.get(User, by_user_id)
+    for row in rows:
+        learner = db.session.get(User, row.user_id) if row.user_id else None
+        if learner is None:
+            continue
+        with force_locale(current_app.config.get("DEFAULT_LOCALE", "zh_CN")):
+            title = _("Your self-study entry of %(day)s was sent back", day=row.studied_on)
+            body = _("%(name)s: %(reason)s", name=by.name if by else "–", reason=reason)
+        notify(
+            [learner],
+            title,
+            body,
+            key=f"training-returned:{row.id}",
+            township_id=township_id,
+        )
+    db.session.commit()
+    return len(rows)
 
 
 def confirm_logs(township_id: int, log_ids: list[int], by_user_id: int) -> int:
