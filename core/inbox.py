@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select, union_all
+from sqlalchemy import Date, String, cast, func, literal, select, union_all
 
 from core import clock
 from core.contract import InboxSource
@@ -87,6 +87,8 @@ def sources_for(user: User) -> tuple[dict[str, InboxSource], dict[str, set[int]]
 
 
 def _union(sources: dict[str, InboxSource], scope: dict[str, set[int]]):
+    # an undated source's NULL is text to PostgreSQL, which will not union text with date
+    typed_due = db.session.get_bind().dialect.name == "postgresql"
     parts = []
     for key, source in sources.items():
         inner = source.query.subquery()
@@ -97,7 +99,7 @@ def _union(sources: dict[str, InboxSource], scope: dict[str, set[int]]):
                 inner.c.title,
                 inner.c.township_id,
                 inner.c.since,
-                inner.c.due_on,
+                cast(inner.c.due_on, Date).label("due_on") if typed_due else inner.c.due_on,
             ).where(inner.c.township_id.in_(scope[key]))
         )
     if not parts:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import literal, select
+from sqlalchemy import Date, cast, null, select
 
 from core.access import township_ids_with
 from core.contract import InboxSource
@@ -47,7 +47,7 @@ def inbox_sources(user: User, township_ids: set[int]) -> list[InboxSource]:
                     CommitmentDispute.title.label("title"),
                     CommitmentDispute.township_id.label("township_id"),
                     CommitmentDispute.created_at.label("since"),
-                    literal(None).label("due_on"),
+                    cast(null(), Date).label("due_on"),
                 ).where(
                     CommitmentDispute.status == DisputeStatus.open,
                     CommitmentDispute.township_id.in_(mediating),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import literal, select
+from sqlalchemy import Date, cast, null, select
 
 from core.access import township_ids_with
 from core.contract import InboxSource, ReceiptSection
@@ -50,7 +50,7 @@ def inbox_sources(user: User, township_ids: set[int]) -> list[InboxSource]:
                     Case.title.label("title"),
                     ProxyRecord.township_id.label("township_id"),
                     ProxyRecord.created_at.label("since"),
-                    literal(None).label("due_on"),
+                    cast(null(), Date).label("due_on"),
                 )
                 .join(Case, Case.id == ProxyRecord.case_id)
                 .where(
