@@ -117,6 +117,7 @@ def load_demo() -> list[DemoLogin]:
     )
     for township in townships:
         _cases(township)
+        _duty(township)
         seed(township=township, session=db.session)
         db.session.commit()
     if logins:
@@ -195,6 +196,56 @@ def _cases(township: OrgUnit) -> None:
         case_services.assign_case(case, clerk, leader, station)
         if resolve:
             case_services.resolve_case(case, leader, "已修复并回访群众")
+
+
+def _duty(township: OrgUnit) -> None:
+    """A weekly duty pattern (leader reception on Mondays, weekend window and phone duty)
+    and one leader away, so the dashboard and the public page show them."""
+    from core import duty, presence
+    from core.models import Absence, DutyPattern, DutyPost
+
+    if db.session.scalar(select(DutyPattern.id).where(DutyPattern.township_id == township.id)):
+        return
+    role_users = {
+        m.role: m.user
+        for m in db.session.scalars(select(Membership).where(Membership.org_unit_id == township.id))
+    }
+    leader, clerk = role_users.get("leader"), role_users.get("clerk")
+    on_call = role_users.get("duty_leader") or leader
+    admin = role_users.get("township_admin") or clerk
+    if leader is None or clerk is None or on_call is None:
+        return
+    if on_call.phone is None:
+        on_call.phone = "0471-5551234"  # the township office's duty phone
+    if clerk.phone is None:
+        clerk.phone = "0471-5551235"
+    since = date(clock.today(township).year, 1, 1)
+    working, rest = False, True  # the rest_day flag of a pattern entry
+    plan = [
+        (DutyPost.reception_leader, leader, [(0, working)]),
+        (DutyPost.duty_leader, leader, [(0, working), (2, working), (4, working)]),
+        (DutyPost.duty_leader, on_call, [(1, working), (3, working)]),
+        (DutyPost.duty_leader, on_call, [(d, rest) for d in range(7)]),
+        (DutyPost.window, clerk, [(d, working) for d in range(7)]),
+        (DutyPost.window, admin, [(d, rest) for d in range(6)]),  # holidays too
+        (DutyPost.window, clerk, [(6, rest)]),
+        (DutyPost.hotline, clerk, [(d, working) for d in range(7)]),
+        (DutyPost.hotline, on_call, [(d, rest) for d in range(7)]),
+    ]
+    for post, user, days in plan:
+        duty.add_to_pattern(township, post, user, days, valid_from=since)
+    if township.code == TOWNSHIPS[0][1] and not db.session.scalar(
+        select(Absence.id).where(Absence.township_id == township.id)
+    ):
+        now = clock.now_utc()
+        presence.record_absence(
+            township,
+            leader,
+            now - timedelta(hours=1),
+            now + timedelta(days=2),
+            "到县里参加培训",
+            by=clerk,
+        )
 
 
 def _save_logins(logins: list[DemoLogin]) -> None:

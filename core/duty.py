@@ -94,7 +94,7 @@ class DutyEntry:
 
     @property
     def why(self) -> str:
-        """The source in words (按值班安排 / 换班 / 临时调整)."""
+        """The source in words (weekly pattern 按值班安排, swap 换班, one-off change 临时调整)."""
         return self.source.label
 
 
@@ -325,7 +325,10 @@ def _plain(value: Any) -> Any:
 
 
 def _audit(action: str, row: Any, by: User | None, township_id: int, *, before=None) -> None:
-    """An audit row for a change made through these services (the caller commits)."""
+    """An audit row for a change a staff member made (the caller commits); changes without
+    a person (the demo data, an institution's automation) are not staff changes."""
+    if by is None:
+        return
     snapshot = {c.key: _plain(getattr(row, c.key)) for c in row.__table__.columns}
     db.session.add(
         AuditEvent(

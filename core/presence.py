@@ -121,6 +121,10 @@ def is_overdue(absence: Absence, at: datetime | None = None) -> bool:
 
 
 def _audit(action: str, absence: Absence, by: User | None, before: dict | None = None) -> None:
+    """An audit row for a change a staff member made (none without a person)."""
+    if by is None:
+        return
+
     def plain(value):
         return value.isoformat() if isinstance(value, (date, datetime)) else value
 

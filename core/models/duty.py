@@ -43,7 +43,7 @@ class DutyPost(LabelledEnum):
     def labels(cls):
         return {
             cls.reception_leader: _l("Reception leader"),
-            cls.duty_leader: _l("Duty leader"),
+            cls.duty_leader: _l("Leader in charge"),
             cls.window: _l("Window staff"),
             cls.hotline: _l("Duty phone"),
         }
@@ -59,9 +59,9 @@ class DutySource(LabelledEnum):
     @classmethod
     def labels(cls):
         return {
-            cls.pattern: _l("weekly pattern"),
-            cls.swap: _l("swap"),
-            cls.one_off: _l("one-off change"),
+            cls.pattern: _l("Weekly pattern"),
+            cls.swap: _l("Swap"),
+            cls.one_off: _l("One-off change"),
         }
 
 

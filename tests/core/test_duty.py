@@ -4,14 +4,17 @@ one-off changes, who is on duty now, gaps, and refusals that write nothing."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from core import duty
 from core.duty import DutyError, PatternDay
 from core.models import AuditEvent, CalendarDay, DutyChange, DutyPattern, DutyPost, DutySource
 from core.policies import set_policy
+from core.testing.fixtures import page_text
 
 SINCE = date(2025, 1, 1)
 MONDAY = date(2025, 9, 29)  # an ordinary working Monday
@@ -19,6 +22,7 @@ WEDNESDAY = date(2025, 10, 15)  # an ordinary working Wednesday
 REST_SUNDAY = date(2025, 9, 21)  # an ordinary Sunday off
 ADJUSTED_SUNDAY = date(2025, 9, 28)  # 调休: a Sunday worked before National Day
 HOLIDAY_WEDNESDAY = date(2025, 10, 1)  # National Day
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -91,7 +95,7 @@ def test_swaps_on_a_weekday_a_weekend_and_an_adjusted_working_day(db, township, 
     duty.swap(township, DutyPost.window, REST_SUNDAY, c, ADJUSTED_SUNDAY, d, by=clerk)
     assert names(duty.on_duty(township, REST_SUNDAY, DutyPost.window)) == ["丁"]
     assert names(duty.on_duty(township, ADJUSTED_SUNDAY, DutyPost.window)) == ["丙"]
-    assert duty.on_duty(township, ADJUSTED_SUNDAY)[0].why == "swap"
+    assert duty.on_duty(township, ADJUSTED_SUNDAY)[0].why == "Swap"
 
     # each side is in the audit trail, by the clerk
     audit = db.session.scalars(
@@ -298,3 +302,35 @@ def test_rotas_of_townships_are_apart(db, township, other_township, people, othe
     assert duty.is_on_duty(a, township, MONDAY, "window")
     assert not duty.is_on_duty(a, other_township, MONDAY)
     assert [u.name for u in duty.township_staff(other_township)] == ["西镇办事员"]
+
+
+def test_the_public_page_shows_the_duty_phone_and_the_reception_leader(
+    client, db, township, people, leader
+):
+    a, b, *_ = people
+    b.phone = "13900001111"
+    db.session.commit()
+    duty.add_to_pattern(township, DutyPost.hotline, b, [(5, True)], valid_from=SINCE)
+    duty.add_to_pattern(township, DutyPost.reception_leader, leader, [(0, False)], valid_from=SINCE)
+    duty.add_to_pattern(township, DutyPost.window, a, [(5, True)], valid_from=SINCE)
+
+    def panel(at: datetime) -> tuple[str, str]:
+        with time_machine.travel(at, tick=False):
+            html = client.get("/t/east/").get_data(as_text=True)
+        return page_text(html, "#duty-public-phone"), page_text(html, "#duty-public-reception")
+
+    saturday = datetime(2025, 9, 27, 10, 0, tzinfo=BEIJING)
+    phone, reception = panel(saturday)
+    assert phone == "乙 13900001111"
+    assert reception == "Next leader reception day: 2025-09-29 李镇长"
+    assert "甲" not in phone  # window staff are not on the public page
+    # before the hand-over (08:00) Friday's duty phone is on: nobody
+    assert panel(saturday.replace(hour=7))[0] == "nobody"
+    assert panel(datetime(2025, 9, 22, 9, 0, tzinfo=BEIJING))[1] == (
+        "Leader receiving citizens today: 李镇长"
+    )
+
+
+def test_no_public_panel_without_a_rota(client, db, township):
+    html = client.get("/t/east/").get_data(as_text=True)
+    assert page_text(html, "#duty-public") == ""

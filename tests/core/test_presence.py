@@ -180,7 +180,7 @@ def test_still_away_from_an_earlier_period_must_come_back_first(db, township, cl
 def test_the_return_is_checked(db, township, leader):
     now = now_utc()
     planned = presence.record_absence(
-        township, leader, now + timedelta(days=1), now + timedelta(days=2), "学习"
+        township, leader, now + timedelta(days=1), now + timedelta(days=2), "学习", by=leader
     )
     with pytest.raises(PresenceError, match="not begun yet"):
         presence.mark_back(planned, by=leader)
@@ -188,7 +188,7 @@ def test_the_return_is_checked(db, township, leader):
     assert absence_count(db) == 0
 
     away = presence.record_absence(
-        township, leader, now - timedelta(hours=2), now + timedelta(hours=2), "开会"
+        township, leader, now - timedelta(hours=2), now + timedelta(hours=2), "开会", by=leader
     )
     with pytest.raises(PresenceError, match="before the away period began"):
         presence.mark_back(away, by=leader, at=now - timedelta(hours=3))
