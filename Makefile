@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgresql lint fmt babel-extract babel-update babel-compile babel-plugins bench clean
+.PHONY: run test test-sqlite test-postgresql fuzz lint fmt babel-extract babel-update babel-compile babel-plugins bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -35,6 +35,10 @@ test-postgresql: $(VENV)/.installed-test
 	  TOWNSHIP_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is unreachable under CI"; exit 1; \
 	else echo "PostgreSQL not reachable: skipping the PostgreSQL pass"; fi
+
+## Schemathesis against the API alone (the suite runs it too), printing its figures.
+fuzz: $(VENV)/.installed-test
+	$(BIN)/pytest -p no:cacheprovider -s tests/core/test_fuzz.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -328,11 +328,14 @@ def township_person_year_figures(
 
 @hookspec
 def township_api_resources() -> list:
-    """Collect: the plugin's API blueprints, mounted at ``/api/v1/<key>/...`` and described
-    in the one OpenAPI document at ``/api/openapi.json``.
+    """Collect: the plugin's API blueprints (:class:`core.api.ApiBlueprint`, named
+    ``<key>_api``), mounted at ``/api/v1/<key>/...`` and described in the one OpenAPI
+    document at ``/api/openapi.json``.
 
-    Called once in the app factory. For a township that has not enabled the plugin
-    the resources answer 404.
+    Called once in the app factory. A route starting with ``<code:township>`` receives
+    the township; for a township the token's user may not use, or that has not enabled
+    the plugin, the core answers 404 before the view runs. Anything else returned, or a
+    name outside the plugin's namespace, refuses to start.
     """
 
 
