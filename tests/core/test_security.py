@@ -270,3 +270,44 @@ def test_an_inquiry_in_calendar_days_still_extends_to_30(db, township, clerk, le
     accept_case(case, clerk)
     decide_extension(request_extension(case, clerk, 30, "调研"), leader, True)
     assert case.limit_amount == 30
+
+
+# ---------------------------------------------------------------------------
+# The admin still works in a browser under the headers
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_admin_works_in_chromium_under_the_security_headers(browser_page, clerk, township):
+    from core.testing.fixtures import PASSWORD
+
+    page = browser_page
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text
+            else None
+        ),
+    )
+    page.goto("/login")
+    page.locator("input[name=username]").fill(clerk.username)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("input[name=password]").press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+    response = page.goto("/admin/admin_cases/")
+    assert response.status == 200
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
+    # flask-admin's own scripts run (Bootstrap's dropdown, its filter script): a filter
+    # chosen from the menu adds a row to the filter form
+    menu = page.locator(".field-filters").first
+    menu.locator("xpath=preceding-sibling::a[@data-toggle='dropdown']").click()
+    menu.locator("a.filter").first.click()
+    assert page.locator("table.filters tr").count() >= 1
+    page.goto("/admin/admin_cases/new/")
+    assert page.locator("select[name=kind]").count() == 1
+    assert problems == []
