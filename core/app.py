@@ -246,6 +246,19 @@ def _register_error_handlers(app: Flask) -> None:
 
         return page(exc)  # the product's own page, in the user's language
 
+    @app.teardown_appcontext
+    def _forget_a_cut_connection(exc):
+        # runs before Flask-SQLAlchemy's own teardown (registered earlier): a connection
+        # cut after the response was made must not turn that response into a 500
+        try:
+            db.session.remove()
+        except Exception:
+            log.warning("the database connection was lost at the end of a request")
+            try:
+                db.session.remove()
+            except Exception:
+                db.session.registry.clear()
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):

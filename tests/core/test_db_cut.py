@@ -67,6 +67,39 @@ def test_a_request_whose_connection_is_cut_answers_503_and_the_next_one_works(
     assert client.get("/t/east/").status_code == 200, "recovered without a restart"
 
 
+def test_a_connection_cut_after_the_response_was_made_does_not_spoil_it(app, db, township, cutter):
+    """The cut lands between the response and the end of the request (its teardown)."""
+    from core.db import db as _db
+
+    seen: list[int] = []
+
+    def remember_my_connection():
+        seen.append(_db.session.execute(text("SELECT pg_backend_pid()")).scalar())
+
+    def cut_it(exc):
+        assert cutter(seen[-1]) == 1
+
+    def get(path: str) -> int:
+        # a thread of its own: each request has its own app context, torn down at its end
+        codes: list[int] = []
+        thread = threading.Thread(
+            target=lambda: codes.append(app.test_client().get(path).status_code)
+        )
+        thread.start()
+        thread.join(30)
+        return codes[0]
+
+    app.before_request_funcs.setdefault(None, []).append(remember_my_connection)
+    app.teardown_request_funcs.setdefault(None, []).append(cut_it)
+    try:
+        status = get("/t/east/")
+    finally:
+        app.before_request_funcs[None].remove(remember_my_connection)
+        app.teardown_request_funcs[None].remove(cut_it)
+    assert status == 200
+    assert get("/t/east/") == 200
+
+
 def test_a_task_whose_connection_is_cut_is_retried_and_done_once(
     app, db, township, stub_worker, cutter, tmp_path, monkeypatch
 ):

@@ -142,6 +142,12 @@ def make_app(database_url: str, broker_url: str | None, **config: Any):
     settings.update(config)
     app = create_app(settings)
     upgrade(app)
+    # the driver's failed sends (broker down) are expected here; the sweep re-sends them
+    import logging
+
+    logging.getLogger("core.tasks").setLevel(logging.CRITICAL)
+    logging.getLogger("dramatiq").setLevel(logging.CRITICAL)
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     return app
 
 
