@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import chinese_calendar
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
@@ -53,6 +54,17 @@ DAY_REASONS = {
 def day_reason(info) -> str:
     """The calendar's reason for a day in words (translated at render time)."""
     return _(DAY_REASONS.get(info.reason, info.reason))
+
+
+def holiday_name(info) -> str:
+    """The holiday a day belongs to (``国庆节`` in Chinese, from ``chinese-calendar``); a
+    township's own day keeps its note as typed."""
+    from core.app import current_locale
+
+    if not info.name or info.reason == "township" or current_locale() == "en":
+        return info.name or ""
+    chinese = {h.value: h.chinese for h in chinese_calendar.Holiday}
+    return chinese.get(info.name, info.name)
 
 
 def _parse_date(raw: str | None) -> date:
@@ -116,6 +128,7 @@ class DutyRotaView(TownshipBaseView):
             staff=staff,
             form=form or {},
             day_reason=day_reason,
+            holiday_name=holiday_name,
             weekday_labels=WEEKDAY_LABELS,
         ), status
 
@@ -204,6 +217,7 @@ class DutyRotaView(TownshipBaseView):
             days=days,
             posts=list(DutyPost),
             day_reason=day_reason,
+            holiday_name=holiday_name,
             weekday_labels=WEEKDAY_LABELS,
             printed_at=utcnow(),
             back=url_for(".index", township=township.id, start=start.isoformat()),

@@ -212,7 +212,9 @@ def _compute(township_id: int, start: date, end: date) -> list[DutyDay]:
         info = calendar.info(day)
         by_post: dict[DutyPost, list[DutyEntry]] = {post: [] for post in DutyPost}
         for row in slots.get((day.weekday(), not info.workday), ()):
-            if row.applies_on(day) and all(e.user.id != row.user_id for e in by_post[row.post]):
+            if not row.user.active or not row.applies_on(day):
+                continue  # a deactivated account is on nobody's duty
+            if all(e.user.id != row.user_id for e in by_post[row.post]):
                 by_post[row.post].append(
                     DutyEntry(day, row.post, row.user, DutySource.pattern, pattern=row)
                 )
@@ -220,7 +222,11 @@ def _compute(township_id: int, start: date, end: date) -> list[DutyDay]:
             entries = by_post[row.post]
             if row.replaces_id is not None:
                 entries[:] = [e for e in entries if e.user.id != row.replaces_id]
-            if row.user_id is not None and all(e.user.id != row.user_id for e in entries):
+            if (
+                row.user_id is not None
+                and row.user.active
+                and all(e.user.id != row.user_id for e in entries)
+            ):
                 entries.append(
                     DutyEntry(day, row.post, row.user, row.kind, change=row, replaces=row.replaces)
                 )

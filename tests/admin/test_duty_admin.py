@@ -68,6 +68,14 @@ def test_the_week_shows_pattern_rest_days_and_the_adjusted_working_day(
     assert cell(html, "2025-09-28", "hotline") == "nobody"
     rest = page_texts(html, '#rota-week tr[data-rest="yes"] th')
     assert len(rest) == 1 and rest[0].startswith("2025-09-27")
+    assert "adjusted working day (调休) · National Day" in page_text(
+        html, '#rota-week tr[data-day="2025-09-28"] th'
+    )
+    client.post("/lang/zh_CN")
+    html = text(client.get(f"/admin/admin_duty_rota/?start={WEEK.isoformat()}"))
+    assert page_text(html, '#rota-week tr[data-day="2025-09-28"] th') == (
+        "2025-09-28 (日) 上班 · 调休上班日 · 国庆节"
+    )
     # a day given as text that is not a date shows this week instead of an error
     assert client.get("/admin/admin_duty_rota/?start=2025-13-40").status_code == 200
 
@@ -366,7 +374,7 @@ def test_printed_week_reads_back_from_the_pdf(browser_page, db, clerk, leader, t
     words = unicodedata.normalize("NFKC", reader.pages[0].extract_text()).replace("\u2ed3", "长")
     flat = " ".join(words.split())
     assert flat.startswith("东镇 Duty rota, 2025-09-22 to 2025-09-28")
-    assert "2025-09-22 Mon" in flat and "2025-09-28 Sun" in flat
+    assert "2025-09-22 (Mon)" in flat and "2025-09-28 (Sun)" in flat
     assert "李镇长" in flat  # the Monday reception leader
     assert "张窗口 (Swap, instead of 王办事)" in flat
     assert "王办事 (Swap, instead of 张窗口)" in flat

@@ -334,3 +334,14 @@ def test_the_public_page_shows_the_duty_phone_and_the_reception_leader(
 def test_no_public_panel_without_a_rota(client, db, township):
     html = client.get("/t/east/").get_data(as_text=True)
     assert page_text(html, "#duty-public") == ""
+
+
+def test_a_deactivated_account_is_on_nobodys_duty(db, township, people):
+    a, b, *_ = people
+    duty.add_to_pattern(township, DutyPost.window, a, [PatternDay(0, False)], valid_from=SINCE)
+    duty.change(township, MONDAY, DutyPost.hotline, user=b)
+    a.active = False
+    b.active = False
+    db.session.commit()
+    assert duty.on_duty(township, MONDAY) == []
+    assert duty.gaps(township, MONDAY, MONDAY, "window") == [MONDAY]
