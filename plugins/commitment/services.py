@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from core import clock
-from core.access import can, role_has
+from core.access import can
 from core.cases import (
     CaseError,
     assign_case,
@@ -448,10 +448,21 @@ class QuotaReport:
 
 
 def _quota_roles(township_id: int) -> tuple[set[str], set[str]]:
-    roles = list(state().roles)
-    leaders = {r for r in roles if role_has(r, QUOTA_LEADER, township_id)}
-    cadres = {r for r in roles if role_has(r, QUOTA_CADRE, township_id)}
-    return leaders, cadres
+    """Roles counted as leaders and as cadres in the township (one query for its grants)."""
+    from core.access import township_grants
+
+    grants = township_grants({township_id})
+    township_state = state()
+
+    def holds(role: str, permission: str) -> bool:
+        change = grants.get((township_id, role), {})
+        return change.get(permission, permission in township_state.default_permissions(role))
+
+    roles = list(township_state.roles)
+    return (
+        {r for r in roles if holds(r, QUOTA_LEADER)},
+        {r for r in roles if holds(r, QUOTA_CADRE)},
+    )
 
 
 def quota_report(
@@ -494,37 +505,33 @@ def quota_report(
         )
     start, end = year_bounds(township_id, year)
     zone = clock.zone(township_id)
-    resolved = (
-        select(CaseEvent.case_id.label("case_id"), func.max(CaseEvent.at).label("resolved_at"))
-        .join(Case, Case.id == CaseEvent.case_id)
-        .where(
-            Case.township_id == township_id,
-            Case.status == CaseStatus.closed,
-            Case.closed_at >= start,
-            Case.closed_at < end,
-            CaseEvent.action == "resolved",
-        )
-        .group_by(CaseEvent.case_id)
-        .subquery()
-    )
     kinds: set[str] = set()
     if people:
+        handler = func.coalesce(Case.handler_id, Case.first_responder_id)
         cases = db.session.execute(
             select(
                 Case.kind,
                 Case.due_on,
-                func.coalesce(Case.handler_id, Case.first_responder_id),
+                handler,
                 CommitmentTake.leader_id,
                 CommitmentTake.mode,
-                resolved.c.resolved_at,
+                func.max(CaseEvent.at),
             )
-            .outerjoin(resolved, resolved.c.case_id == Case.id)
+            .outerjoin(CaseEvent, (CaseEvent.case_id == Case.id) & (CaseEvent.action == "resolved"))
             .outerjoin(CommitmentTake, CommitmentTake.case_id == Case.id)
             .where(
                 Case.township_id == township_id,
                 Case.status == CaseStatus.closed,
                 Case.closed_at >= start,
                 Case.closed_at < end,
+            )
+            .group_by(
+                Case.id,
+                Case.kind,
+                Case.due_on,
+                handler,
+                CommitmentTake.leader_id,
+                CommitmentTake.mode,
             )
         )
         for kind, due_on, handler_id, taker_id, mode, resolved_at in cases:

@@ -15,7 +15,8 @@ from plugins.guide.models import GuideCaseMatter, GuideFee, GuideServiceHall, yu
 
 
 def public_sections(township: OrgUnit) -> list[PublicSection]:
-    """The service hall's address, hours and phone, and a link to the guide (one query)."""
+    """The service hall's address, hours and phone, today's duty staff (the core's rota:
+    the leader in charge and the window staff, names only), and a link to the guide."""
     hall = db.session.scalar(
         select(GuideServiceHall).where(GuideServiceHall.township_id == township.id)
     )
@@ -31,6 +32,13 @@ def public_sections(township: OrgUnit) -> list[PublicSection]:
                 _("Address"), hall.address, _("Opening hours"), hall.hours, _("Phone"), hall.phone
             )
         )
+    duty = today_on_duty(township)
+    if duty:
+        parts.append(
+            Markup('<p class="mb-1" id="hall-duty"><strong>{}</strong> {}</p>').format(
+                _("On duty today:"), "；".join(f"{post}：{names}" for post, names in duty)
+            )
+        )
     guide = link("guide.index", township=township.code)
     if guide:
         parts.append(
@@ -39,6 +47,22 @@ def public_sections(township: OrgUnit) -> list[PublicSection]:
             )
         )
     return [PublicSection(_("Service hall"), Markup("").join(parts), order=10)]
+
+
+def today_on_duty(township: OrgUnit) -> list[tuple[str, str]]:
+    """(post, names) of the hall's duty today from the core's rota: the leader in charge and
+    the window staff."""
+    from core import clock, duty
+    from core.models import DutyPost
+
+    posts = (DutyPost.duty_leader, DutyPost.window)
+    entries = [e for e in duty.on_duty(township, clock.today(township)) if e.post in posts]
+    out = []
+    for post in posts:
+        names = "、".join(e.user.name for e in entries if e.post is post)
+        if names:
+            out.append((post.label, names))
+    return out
 
 
 def receipt_sections(receipt) -> list[ReceiptSection]:

@@ -323,6 +323,23 @@ def test_the_township_page_shows_the_service_hall(client, db, guide_township):
     assert "镇政府一楼" in page_text(html, "#service-hall")
 
 
+def test_the_township_page_shows_todays_duty_staff_from_the_rota(
+    client, db, guide_township, clerk, leader
+):
+    from core import clock, duty
+    from core.models import DutyPost
+
+    today = clock.today(guide_township)
+    day = (today.weekday(), not duty.rota(guide_township, today, 1)[0].info.workday)
+    duty.add_to_pattern(guide_township, DutyPost.window, clerk, [day], valid_from=today)
+    duty.add_to_pattern(guide_township, DutyPost.duty_leader, leader, [day], valid_from=today)
+    html = client.get("/t/east/").get_data(as_text=True)
+    assert (
+        page_text(html, "#hall-duty")
+        == "On duty today: Leader in charge：李镇长；Window staff：王办事"
+    )
+
+
 def test_the_receipt_shows_the_matter_and_the_fees(client, db, make_matter, clerk):
     matter = make_matter(fee_fen=800)
     case = services.register_from_matter(matter, clerk=clerk, applicant_name="张三", fee="8")
