@@ -16,7 +16,7 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from wtforms import SelectField, ValidationError
 from wtforms.fields.choices import SelectChoice
 
@@ -529,9 +529,31 @@ def _owner(view, context, model, name):
 
 
 class RectificationView(TownshipModelView):
-    """Rectification plans (整改): owner, deadline, reported done, checked by a leader."""
+    """Rectification plans (整改): owner, deadline, reported done, checked by a leader.
 
-    permission_read = READ
+    An owner sees their own plans even without ``evaluation.read``.
+    """
+
+    permission_read = "admin.access"
+
+    def _mine_or_readable(self):
+        return or_(
+            EvaluationRectification.township_id.in_(self.township_ids(READ)),
+            EvaluationRectification.owner_id == current_user.id,
+        )
+
+    def get_query(self):
+        return super().get_query().filter(self._mine_or_readable())
+
+    def get_count_query(self):
+        return super().get_count_query().filter(self._mine_or_readable())
+
+    def get_one(self, id):
+        item = super().get_one(id)
+        if item.township_id not in self.township_ids(READ) and item.owner_id != current_user.id:
+            abort(404)
+        return item
+
     permission_write = services.RECORD
     allow_edit = False
     allow_delete = False

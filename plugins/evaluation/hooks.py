@@ -14,6 +14,7 @@ from core.access import township_ids_with
 from core.contract import DashboardFigure, InboxSource, PublicLink, ReceiptSection
 from core.db import db
 from core.institutions import is_enabled
+from core.links import link
 from core.models import Case, OrgUnit, User
 from plugins.evaluation import services
 from plugins.evaluation.models import (
@@ -149,11 +150,8 @@ def receipt_sections(receipt) -> list[ReceiptSection]:
 
 
 def staff_links(township: OrgUnit, user: User) -> list[PublicLink]:
-    try:
-        url = url_for("evaluation.rate_start", township=township.code, staff=user.id)
-    except (BuildError, RuntimeError):
-        return []
-    return [PublicLink(_("Rate this service"), url, order=10)]
+    url = link("evaluation.rate_start", township=township.code, staff=user.id)
+    return [PublicLink(_("Rate this service"), url, order=10)] if url else []
 
 
 def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
