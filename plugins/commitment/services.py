@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 
 from core import clock
@@ -392,6 +393,29 @@ def year_bounds(township_id: int, year: int) -> tuple[datetime, datetime]:
     return start, end
 
 
+def constant_offset(zone, start: datetime, end: datetime) -> int | None:
+    """The zone's UTC offset in minutes if it is the same all through [start, end) (no
+    daylight-saving change, as in China), else None."""
+    offsets = set()
+    day = start
+    while day < end:
+        offsets.add(day.astimezone(zone).utcoffset())
+        day += timedelta(days=1)
+    offsets.add((end - timedelta(microseconds=1)).astimezone(zone).utcoffset())
+    if len(offsets) != 1:
+        return None
+    return int(offsets.pop().total_seconds() // 60)
+
+
+def local_date_sql(column, minutes: int):
+    """SQL for the local date of a stored UTC time, the zone ``minutes`` ahead of UTC."""
+    from sqlalchemy import Date, cast, literal_column
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(column + literal_column(f"interval '{int(minutes)} minutes'"), Date)
+    return func.date(column, f"{int(minutes):+d} minutes")
+
+
 def expected_so_far(quota: int, year: int, today: date) -> int:
     """The quota pro-rated to the days of ``year`` elapsed by ``today`` (today included),
     rounded down; the whole quota once the year is over."""
@@ -508,48 +532,73 @@ def quota_report(
     kinds: set[str] = set()
     if people:
         handler = func.coalesce(Case.handler_id, Case.first_responder_id)
-        cases = db.session.execute(
-            select(
-                Case.kind,
-                Case.due_on,
-                handler,
-                CommitmentTake.leader_id,
-                CommitmentTake.mode,
-                func.max(CaseEvent.at),
-            )
-            .outerjoin(CaseEvent, (CaseEvent.case_id == Case.id) & (CaseEvent.action == "resolved"))
-            .outerjoin(CommitmentTake, CommitmentTake.case_id == Case.id)
-            .where(
-                Case.township_id == township_id,
-                Case.status == CaseStatus.closed,
-                Case.closed_at >= start,
-                Case.closed_at < end,
-            )
-            .group_by(
-                Case.id,
-                Case.kind,
-                Case.due_on,
-                handler,
-                CommitmentTake.leader_id,
-                CommitmentTake.mode,
-            )
+        resolved = (
+            select(CaseEvent.case_id.label("case_id"), func.max(CaseEvent.at).label("resolved_at"))
+            .where(CaseEvent.action == "resolved")
+            .group_by(CaseEvent.case_id)
+            .subquery()
         )
-        for kind, due_on, handler_id, taker_id, mode, resolved_at in cases:
-            on_time = False
-            if resolved_at is not None and due_on is not None:
-                if isinstance(resolved_at, str):
-                    resolved_at = datetime.fromisoformat(resolved_at)
-                if resolved_at.tzinfo is None:
-                    resolved_at = resolved_at.replace(tzinfo=UTC)
-                on_time = resolved_at.astimezone(zone).date() <= due_on
+        closed_in_year = (
+            Case.township_id == township_id,
+            Case.status == CaseStatus.closed,
+            Case.closed_at >= start,
+            Case.closed_at < end,
+        )
+        base = (
+            select()
+            .select_from(Case)
+            .outerjoin(resolved, resolved.c.case_id == Case.id)
+            .outerjoin(CommitmentTake, CommitmentTake.case_id == Case.id)
+            .where(*closed_in_year)
+        )
+        minutes = constant_offset(zone, start, end)
+        groups: list[tuple] = []
+        if minutes is not None:
+            # counted in SQL: one row per handler, taker, way taken and kind
+            on_time = func.sum(
+                sql_case(
+                    (local_date_sql(resolved.c.resolved_at, minutes) <= Case.due_on, 1), else_=0
+                )
+            )
+            keys = (Case.kind, handler, CommitmentTake.leader_id, CommitmentTake.mode)
+            groups = [
+                tuple(row)
+                for row in db.session.execute(
+                    base.add_columns(*keys, func.count(), on_time).group_by(*keys)
+                )
+            ]
+        else:  # a zone that changes its offset in the year: case by case with its rules
+            counted: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+            for kind, due_on, handler_id, taker_id, mode, resolved_at in db.session.execute(
+                base.add_columns(
+                    Case.kind,
+                    Case.due_on,
+                    handler,
+                    CommitmentTake.leader_id,
+                    CommitmentTake.mode,
+                    resolved.c.resolved_at,
+                )
+            ):
+                pair = counted[(kind, handler_id, taker_id, mode)]
+                pair[0] += 1
+                if resolved_at is not None and due_on is not None:
+                    if isinstance(resolved_at, str):
+                        resolved_at = datetime.fromisoformat(resolved_at)
+                    if resolved_at.tzinfo is None:
+                        resolved_at = resolved_at.replace(tzinfo=UTC)
+                    pair[1] += resolved_at.astimezone(zone).date() <= due_on
+            groups = [(*key, n, k) for key, (n, k) in counted.items()]
+        for kind, handler_id, taker_id, mode, count, on_time_count in groups:
+            mode = TakeMode(mode) if mode is not None else None
             for uid in {handler_id, taker_id} - {None}:
                 person = people.get(uid)
                 if person is None:
                     continue
-                person.handled += 1
-                person.on_time += on_time
-                person.on_spot += mode == TakeMode.on_spot and uid == taker_id
-                person.by_kind[kind] = person.by_kind.get(kind, 0) + 1
+                person.handled += int(count)
+                person.on_time += int(on_time_count or 0)
+                if mode == TakeMode.on_spot and uid == taker_id:
+                    person.on_spot += int(count)
+                person.by_kind[kind] = person.by_kind.get(kind, 0) + int(count)
                 kinds.add(kind)
     ordered = sorted(people.values(), key=lambda p: (p.role != "leader", not p.behind, p.name))
     return QuotaReport(township_id, year, today, ordered, sorted(kinds))

@@ -341,3 +341,24 @@ def test_every_commitment_admin_page_reads_in_chinese_with_demo_data(app, client
         client, start=("/admin/commitment_take/",), only="/admin/commitment_"
     )
     assert found == [], "\n".join(found)
+
+
+def test_a_zone_with_daylight_saving_is_counted_case_by_case(
+    db, commitment_township, leader, closed_case
+):
+    from zoneinfo import ZoneInfo
+
+    from core import clock
+
+    commitment_township.timezone = "Europe/Berlin"
+    db.session.commit()
+    clock.forget()
+    start, end = services.year_bounds(commitment_township.id, 2026)
+    assert services.constant_offset(ZoneInfo("Europe/Berlin"), start, end) is None
+    # accepted Monday 23 March 2026 (3 working days: due 26 March), resolved that day
+    closed_case(leader, (2026, 3, 23, 9), (2026, 3, 26, 23, 30), (2026, 12, 31, 23, 30))
+    report = services.quota_report(commitment_township.id, 2026, today=date(2027, 1, 2))
+    me = handled(report, leader)
+    # closed 23:30 on 31 December Shanghai time is 16:30 in Berlin: still 2026 there
+    assert (me.handled, me.on_time) == (1, 1)
+    clock.forget()

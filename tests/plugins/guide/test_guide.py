@@ -416,3 +416,36 @@ def test_every_guide_admin_page_reads_in_chinese_with_demo_data(app, client, db)
     ):
         findings, _pages = crawl_admin(client, start=(f"/admin/{endpoint}/",), only="/admin/guide_")
         assert findings == [], "\n".join(findings)
+
+
+def test_a_zone_with_daylight_saving_is_counted_case_by_case(
+    db, make_matter, clerk, guide_township
+):
+    from core import clock
+
+    guide_township.timezone = "Europe/Berlin"
+    db.session.commit()
+    clock.forget()
+    berlin = ZoneInfo("Europe/Berlin")
+    start, end = services.period_bounds(guide_township.id, 2026, 3)
+    assert services.constant_offset(berlin, start, end) is None  # summer time from 29 March
+    assert services.constant_offset(SHANGHAI, start, end) == 480
+    matter = make_matter(kind="service")
+
+    def case(accepted, resolved):
+        from core.cases import resolve_case
+
+        with time_machine.travel(datetime(*accepted, tzinfo=berlin), tick=False):
+            c = services.register_from_matter(matter, clerk=clerk, applicant_name="群众")
+        with time_machine.travel(datetime(*resolved, tzinfo=berlin), tick=False):
+            resolve_case(c, clerk, "办结")
+        return c
+
+    # accepted Monday 30 March (summer time), due Thursday 2 April
+    case((2026, 3, 30, 9), (2026, 3, 31, 23, 30))  # 21:30 UTC, still 31 March in Berlin
+    # accepted 23 March, due 26 March; resolved 23:30 on the due day: on time
+    case((2026, 3, 23, 9), (2026, 3, 26, 23, 30))
+    case((2026, 3, 23, 9), (2026, 3, 27, 0, 30))  # half an hour late
+    report = services.on_time_report(guide_township.id, 2026, 3)
+    assert (report.total.finished, report.total.on_time) == (3, 2)
+    clock.forget()
