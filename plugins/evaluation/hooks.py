@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import has_request_context, render_template, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import Date, cast, func, null, or_, select
 from werkzeug.routing import BuildError
 
 from core import clock
@@ -90,7 +90,7 @@ def inbox_sources(user: User, township_ids: set[int]) -> list[InboxSource]:
                     EvaluationRectification.problem.label("title"),
                     EvaluationRectification.township_id.label("township_id"),
                     EvaluationRectification.done_at.label("since"),
-                    literal(None).label("due_on"),
+                    cast(null(), Date).label("due_on"),
                 ).where(
                     EvaluationRectification.status == RectificationStatus.done,
                     EvaluationRectification.township_id.in_(deciding),
@@ -109,7 +109,7 @@ def inbox_sources(user: User, township_ids: set[int]) -> list[InboxSource]:
                     User.name.label("title"),
                     EvaluationConsequence.township_id.label("township_id"),
                     EvaluationConsequence.created_at.label("since"),
-                    literal(None).label("due_on"),
+                    cast(null(), Date).label("due_on"),
                 )
                 .join(User, User.id == EvaluationConsequence.user_id)
                 .where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import Date, case, cast, func, null, select
 from werkzeug.routing import BuildError
 
 from core import clock
@@ -41,7 +41,9 @@ def inbox_sources(user: User, township_ids: set[int]) -> list[InboxSource]:
                 "Supervision finding for the leading group",
                 select(
                     *_columns(
-                        SupervisionFinding.evidence, SupervisionFinding.created_at, literal(None)
+                        SupervisionFinding.evidence,
+                        SupervisionFinding.created_at,
+                        cast(null(), Date),
                     )
                 ).where(
                     SupervisionFinding.status == FindingStatus.raised,
@@ -79,7 +81,7 @@ def inbox_sources(user: User, township_ids: set[int]) -> list[InboxSource]:
                     *_columns(
                         SupervisionFinding.remedy_done_note,
                         SupervisionFinding.remedy_done_at,
-                        literal(None),
+                        cast(null(), Date),
                     )
                 ).where(
                     SupervisionFinding.status == FindingStatus.remedied,

@@ -876,7 +876,7 @@ def yearly_report(township: OrgUnit, year: int) -> YearlyReport:
             SupervisionFinding.department_id,
             SupervisionFinding.kind,
             SupervisionFinding.status,
-            SupervisionFinding.remedy_deadline < today,
+            SupervisionFinding.remedy_deadline,
             func.count(SupervisionFinding.id),
         )
         .where(*in_year)
@@ -885,7 +885,7 @@ def yearly_report(township: OrgUnit, year: int) -> YearlyReport:
             SupervisionFinding.department_id,
             SupervisionFinding.kind,
             SupervisionFinding.status,
-            SupervisionFinding.remedy_deadline < today,
+            SupervisionFinding.remedy_deadline,
         )
     ):
         row = line(area_id, department_id)
@@ -897,7 +897,7 @@ def yearly_report(township: OrgUnit, year: int) -> YearlyReport:
             row.verified += count
         elif status in OPEN_FINDINGS:
             row.open += count
-            if status == FindingStatus.remedying and deadline:
+            if status == FindingStatus.remedying and deadline and deadline < today:
                 row.overdue += count
     for area_id, errors, named in db.session.execute(
         select(

@@ -163,3 +163,31 @@ def test_the_staff_page_shows_the_card_and_links_other_institutions_offer(
     assert page_text(html, "#staff-links") == "评价示例"
     assert f"/t/east/example/?rate={clerk.id}" in html
     assert client.get("/t/east/badges/s/EA-999").status_code == 404
+
+
+def _queries(client, query_counter, url):
+    from core.db import db
+
+    db.session.expire_all()
+    with query_counter() as statements:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(statements)
+
+
+def test_who_serves_you_costs_the_same_queries_for_5_or_50_staff(
+    client, db, badges_township, create_user, make_card, query_counter
+):
+    users = [
+        create_user(f"s{n:02d}", "clerk", badges_township, name=f"干部{n:02d}") for n in range(50)
+    ]
+    for user in users[:5]:
+        make_card(badges_township, user, photo=True, consent=True)
+    few = _queries(client, query_counter, "/t/east/badges/")
+    for user in users[5:]:
+        make_card(badges_township, user, photo=True, consent=True)
+    many = _queries(client, query_counter, "/t/east/badges/")
+    assert few == many
+    assert (
+        len(page_texts(client.get("/t/east/badges/").get_data(as_text=True), ".staff-name")) == 20
+    )

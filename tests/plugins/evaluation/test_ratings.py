@@ -226,3 +226,23 @@ def test_a_receipt_of_another_township_is_not_rated_here(
         ).status_code
         == 303
     )
+
+
+def test_the_ratings_list_costs_the_same_queries_for_5_or_50_rows(
+    client, db, evaluation_township, clerk, leader, quick_ratings, query_counter
+):
+    from datetime import date
+
+    quick_ratings(evaluation_township, clerk, "satisfied", 5, date(2026, 1, 5))
+    login(client, leader)
+    url = "/admin/evaluation_ratings/?page_size=50"
+    client.get(url)
+    db.session.expire_all()
+    with query_counter() as few:
+        assert client.get(url).status_code == 200
+    quick_ratings(evaluation_township, clerk, "dissatisfied", 45, date(2026, 1, 6))
+    db.session.expire_all()
+    with query_counter() as many:
+        html = client.get(url).get_data(as_text=True)
+    assert len(few) == len(many)
+    assert html.count("Q0000") == 50  # every row of the page shown

@@ -319,3 +319,24 @@ def test_findings_are_offered_per_person_and_year(
     raised = {f.key: f for f in figures[supervisor.id]}
     assert raised["supervision.findings"].met is True
     assert raised["supervision.findings_raised"].value == 1
+
+
+def test_the_findings_list_costs_the_same_queries_for_5_or_50_rows(
+    client, db, supervision_township, supervisor, group, clerk, leader, query_counter
+):
+    def add(n):
+        for _ in range(n):
+            _finding(supervision_township, supervisor, group["area"], clerk)
+
+    add(5)
+    login(client, leader)
+    url = "/admin/supervision_findings/?page_size=50"
+    client.get(url)
+    db.session.expire_all()
+    with query_counter() as few:
+        assert client.get(url).status_code == 200
+    add(45)
+    db.session.expire_all()
+    with query_counter() as many:
+        assert client.get(url).status_code == 200
+    assert len(few) == len(many)
