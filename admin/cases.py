@@ -12,12 +12,15 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
+from flask_admin.model.ajax import AjaxModelLoader
+from flask_admin.model.fields import AjaxSelectField
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -44,13 +47,13 @@ from core.models import (
     CaseStatus,
     ExtensionRequest,
     LimitUnit,
-    Membership,
     OrgUnit,
     Person,
     UnitKind,
     User,
 )
 from core.plugins import state
+from core.validation import DateInRange, InvalidInput, Phone, ResidentId
 
 S = CaseStatus
 
@@ -267,16 +270,11 @@ WORK_OPTIONS = (
 
 
 def staff_of(township_id: int) -> list[User]:
-    """Users holding a role in the township or one of its villages and stations."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
-            .where(OrgUnit.township_id == township_id, User.active.is_(True))
-            .order_by(User.name)
-        ).unique()
-    )
+    """Users who may handle the township's cases (``cases.write`` through any of their
+    roles, county roles included): a learner or a read-only role is not offered."""
+    from core.access import users_with
+
+    return users_with("cases.write", township_id)
 
 
 def stations_of(township_id: int) -> list[OrgUnit]:
@@ -289,18 +287,88 @@ def stations_of(township_id: int) -> list[OrgUnit]:
     )
 
 
+class PersonLoader(AjaxModelLoader):
+    """The applicant lookup (flask-admin's AJAX select): people of the clerk's townships
+    found by name, the last digits of the ID number or phone, or the village; each shown
+    with what tells namesakes apart (village, masked ID number and phone)."""
+
+    def format(self, model):
+        if model is None:
+            return None
+        parts = [model.name]
+        if model.village is not None:
+            parts.append(model.village.name)
+        if model.id_number:
+            parts.append(_("ID …%(tail)s", tail=model.id_number[-4:]))
+        if model.phone:
+            parts.append(_("phone …%(tail)s", tail=model.phone[-4:]))
+        return model.id, " · ".join(parts)
+
+    def _allowed(self) -> set[int]:
+        from core.access import township_ids_with
+
+        return township_ids_with(current_user, "cases.write")
+
+    def get_one(self, pk):
+        try:
+            person = db.session.get(Person, int(pk))
+        except (TypeError, ValueError):
+            return None
+        return person if person is not None and person.township_id in self._allowed() else None
+
+    def get_list(self, query, offset=0, limit=10):
+        from sqlalchemy import or_
+
+        term = (query or "").strip()
+        village = aliased(OrgUnit)
+        statement = (
+            select(Person)
+            .outerjoin(village, village.id == Person.village_id)
+            .where(Person.township_id.in_(self._allowed()))
+        )
+        if term:
+            like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions = [Person.name.like(like, escape="\\"), village.name.like(like, escape="\\")]
+            if term.isdigit() or term[:-1].isdigit():
+                conditions += [
+                    Person.id_number.like("%" + term.upper()),
+                    Person.phone.like("%" + term),
+                ]
+            statement = statement.where(or_(*conditions))
+        statement = (
+            statement.order_by(Person.name, Person.id).offset(offset or 0).limit(min(limit, 50))
+        )
+        return list(db.session.scalars(statement))
+
+
 class RegisterCaseForm(FlaskForm):
-    """A citizen's matter, registered by the signed-in clerk as first responder."""
+    """A citizen's matter, registered by the signed-in clerk as first responder.
+
+    The applicant is looked up in the register (AJAX); one who is not there yet is
+    registered in the same step with a phone or an ID number, or recorded by name only.
+    """
 
     township_id = SelectField(_l("Township"), coerce=int)
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    applicant_id = SelectField(_l("Applicant from the register"), coerce=int, default=0)
+    applicant_id = AjaxSelectField(
+        PersonLoader("applicant", {}),
+        _l("Applicant from the register"),
+        allow_blank=True,
+        blank_text=_l("(type a name, village or the last digits of the ID number or phone)"),
+    )
     applicant_name = StringField(
         _l("Applicant's name (if not in the register)"), validators=[Length(max=120)]
     )
+    applicant_phone = StringField(
+        _l("Their phone (adds them to the register)"), validators=[Optional(), Phone()]
+    )
+    applicant_id_number = StringField(
+        _l("Their resident ID number (optional)"), validators=[Optional(), ResidentId()]
+    )
+    applicant_village = SelectField(_l("Their village (optional)"), coerce=int, default=0)
     description = TextAreaField(_l("Description"), validators=[Optional()])
-    received_on = DateField(_l("Received on"), validators=[Optional()])
+    received_on = DateField(_l("Received on"), validators=[Optional(), DateInRange(past=True)])
     accept = BooleanField(_l("Accept now"), default=False)
 
 
@@ -413,6 +481,9 @@ class CaseView(TownshipModelView):
         abort(405)
 
     # -- registration -----------------------------------------------------
+    #: the applicant lookup (``/admin/admin_cases/ajax/lookup/?name=applicant&query=...``)
+    form_ajax_refs = {"applicant": PersonLoader("applicant", {})}
+
     def _register_form(self) -> RegisterCaseForm:
         form = RegisterCaseForm()
         allowed = self.writable_township_ids()
@@ -420,16 +491,26 @@ class CaseView(TownshipModelView):
         if form.township_id.data is None and len(form.township_id.choices) == 1:
             form.township_id.data = form.township_id.choices[0][0]
         form.kind.choices = kind_options()
-        people = db.session.execute(
-            select(Person.id, Person.name, Person.township_id)
-            .where(Person.township_id.in_(allowed))
-            .order_by(Person.name)
-            .limit(1000)
+        villages = db.session.execute(
+            select(OrgUnit.id, OrgUnit.name)
+            .where(OrgUnit.township_id.in_(allowed), OrgUnit.kind == UnitKind.village)
+            .order_by(OrgUnit.name)
         ).all()
-        form.applicant_id.choices = [(0, _("(not in the register)"))] + [
-            (p.id, p.name) for p in people
-        ]
+        form.applicant_village.choices = [(0, "–")] + [(v.id, v.name) for v in villages]
         return form
+
+    @staticmethod
+    def _new_person(form, township: OrgUnit) -> Person | None:
+        """The applicant registered in the same step (name and a phone or ID number)."""
+        from core.people import register_person
+
+        name = (form.applicant_name.data or "").strip()
+        phone = form.applicant_phone.data or None
+        id_number = form.applicant_id_number.data or None
+        if not name or not (phone or id_number):
+            return None
+        village = db.session.get(OrgUnit, form.applicant_village.data or 0)
+        return register_person(township, name, phone=phone, id_number=id_number, village=village)
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
@@ -438,10 +519,10 @@ class CaseView(TownshipModelView):
         form = self._register_form()
         if form.validate_on_submit():
             township = db.session.get(OrgUnit, form.township_id.data)
-            applicant = (
-                db.session.get(Person, form.applicant_id.data) if form.applicant_id.data else None
-            )
+            applicant = form.applicant_id.data
             try:
+                if applicant is None:
+                    applicant = self._new_person(form, township)
                 case = services.register_case(
                     township=township,
                     kind=form.kind.data,
@@ -453,7 +534,7 @@ class CaseView(TownshipModelView):
                     received_on=form.received_on.data,
                     accept=form.accept.data,
                 )
-            except CaseError as exc:
+            except (CaseError, InvalidInput) as exc:
                 db.session.rollback()
                 flash(str(exc), "danger")
             else:

@@ -146,3 +146,25 @@ def weekday_short(value: date) -> str:
     """The day of the week of a date, short ("Mon" / "周一")."""
     names = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
     return str(names[value.weekday()])
+
+
+def add_column_checks(form_class, model) -> None:
+    """Validators from the model's columns on the generated form's fields (core.validation):
+    the date range on every date field (``info={"past": True}``: not after today),
+    ``info={"check": "resident_id"}`` and ``"phone"``."""
+    from sqlalchemy import Date
+    from sqlalchemy import inspect as sa_inspect
+
+    from core.validation import CHECKS, DateInRange
+
+    # (text longer than its column: flask-admin's converter already adds Length(max=...))
+    for column in sa_inspect(model).columns:
+        unbound = getattr(form_class, column.key, None)
+        if unbound is None or not hasattr(unbound, "kwargs"):
+            continue
+        checks = unbound.kwargs.setdefault("validators", [])
+        if isinstance(column.type, Date):
+            checks.append(DateInRange(past=bool(column.info.get("past"))))
+        check = CHECKS.get(column.info.get("check", ""))
+        if check is not None:
+            checks.append(check())

@@ -289,6 +289,13 @@ def register_case(
         raise CaseError(_l("A case needs the applicant's name."))
     if len(title) > 200:
         raise CaseError(_l("The title is longer than 200 characters."))
+    from core.validation import InvalidInput, check_date, fits
+
+    try:
+        fits(applicant_name, Case.applicant_name, label=_l("Applicant"))
+        check_date(received_on, township=township, past=True, label=_l("Received on"))
+    except InvalidInput as exc:
+        raise CaseError(str(exc)) from None
     if applicant is not None and applicant.township_id != township.id:
         raise CaseError(_l("The applicant is registered in another township."))
     _check_staff(township.id, first_responder, handler)

@@ -38,3 +38,40 @@ def staff_links(township: OrgUnit, user: User) -> list[PublicLink]:
     caller = enabled_hook("township_staff_public_links", township.id)
     links = [link for group in caller(township=township, user=user) for link in group or ()]
     return sorted(links, key=lambda link: link.order)
+
+
+def register_person(
+    township: OrgUnit,
+    name: str,
+    *,
+    phone: str | None = None,
+    id_number: str | None = None,
+    village: OrgUnit | None = None,
+):
+    """Add a citizen to the township's register (the caller commits): the name fits its
+    column, the phone and the resident ID number are checked (``core.validation``), the
+    village belongs to the township. Raises :class:`core.validation.InvalidInput`."""
+    from flask_babel import lazy_gettext as _l
+
+    from core.db import db
+    from core.models import Person, UnitKind
+    from core.validation import InvalidInput, check_phone, check_resident_id, fits
+
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(_l("Give the person's name."))
+    fits(name, Person.name, label=_l("Name"))
+    if village is not None and (
+        village.township_id != township.id or village.kind != UnitKind.village
+    ):
+        raise InvalidInput(_l("The village belongs to another township."))
+    person = Person(
+        township_id=township.id,
+        name=name,
+        phone=check_phone(phone),
+        id_number=check_resident_id(id_number),
+        village_id=village.id if village is not None else None,
+    )
+    db.session.add(person)
+    db.session.flush()
+    return person

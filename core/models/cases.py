@@ -95,8 +95,8 @@ class Case(db.Model):
     status: Mapped[CaseStatus] = mapped_column(
         Enum(CaseStatus, native_enum=False, length=16), default=CaseStatus.received, index=True
     )
-    received_on: Mapped[date]
-    accepted_on: Mapped[date | None]
+    received_on: Mapped[date] = mapped_column(info={"past": True})
+    accepted_on: Mapped[date | None] = mapped_column(info={"past": True})
     limit_amount: Mapped[int | None]
     limit_unit: Mapped[LimitUnit | None] = mapped_column(
         Enum(LimitUnit, native_enum=False, length=16)

@@ -23,7 +23,7 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32), info={"check": "phone"})
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
@@ -105,8 +105,8 @@ class Person(db.Model):
     category: Mapped[PersonCategory] = mapped_column(
         Enum(PersonCategory, native_enum=False, length=32), default=PersonCategory.citizen
     )
-    id_number: Mapped[str | None] = mapped_column(String(18))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    id_number: Mapped[str | None] = mapped_column(String(18), info={"check": "resident_id"})
+    phone: Mapped[str | None] = mapped_column(String(32), info={"check": "phone"})
     address: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

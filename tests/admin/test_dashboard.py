@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from core import clock
@@ -49,9 +50,73 @@ def test_dashboard_counts_due_soon_overdue_and_per_handler(
     assert _figure(page, "overdue") == 2
     assert _figure(page, "due_soon") == 1
     assert "示例笔记" in page and _figure(page, "plugin") == 2
-    rows = re.findall(r'<tr class="handler-row"><td>(.+?)</td><td>(\d+)</td><td>(\d+)</td>', page)
+    rows = [
+        tuple(cell.get_text(strip=True) for cell in row.find_all("td"))
+        for row in BeautifulSoup(page, "html.parser").select("tr.handler-row")
+    ]
     assert sorted(rows) == sorted([("王办事", "2", "2"), ("李镇长", "2", "0")])
     assert "西镇" not in page
+
+
+def test_every_dashboard_figure_links_to_the_list_it_counts(
+    client, staff, clerk, leader, township, other_township, other_clerk, make_case
+):
+    today = clock.today()
+    make_case(township, clerk, handler=clerk, due_on=today - timedelta(days=2))
+    make_case(township, clerk, handler=leader, due_on=today)
+    make_case(township, clerk, handler=leader, due_on=today + timedelta(days=60))
+    make_case(township, clerk, due_on=today + timedelta(days=60))
+    make_case(other_township, other_clerk, due_on=today - timedelta(days=5))
+    staff.login(clerk)
+    soup = BeautifulSoup(text(client.get("/admin/")), "html.parser")
+
+    def listed(href: str) -> int:
+        html = text(client.get(href))
+        return len(BeautifulSoup(html, "html.parser").select("td.col-receipt_no"))
+
+    for kind in ("open", "due_soon", "overdue"):
+        link = soup.select_one(f'a[data-figure-link="{kind}"]')
+        assert link is not None, kind
+        assert listed(link["href"]) == _figure(str(soup), kind), kind
+    for row in soup.select("tr.handler-row"):
+        name = row.find("td").get_text(strip=True)
+        for cell in row.select("a"):
+            assert listed(cell["href"]) == int(cell.get_text(strip=True)), name
+
+
+def test_case_list_filters_mine_and_waiting_for_my_decision(
+    client, staff, clerk, leader, township, make_case, db
+):
+    from core import cases as services
+
+    mine = make_case(township, clerk, handler=clerk, due_on=clock.today())
+    make_case(township, leader, handler=leader, due_on=clock.today())
+    asked = make_case(township, leader, handler=leader)
+    asked.limit_amount, asked.limit_max_amount = 15, 30
+    asked.limit_unit = "calendar_days"
+    db.session.commit()
+    services.request_extension(asked, clerk, 30, "需要上级答复")
+    view = next(
+        v
+        for v in client.application.extensions["township_admin"]._views
+        if v.endpoint == "admin_cases"
+    )
+    with client.application.test_request_context():
+        mine_url = view.filter_url(show="mine")
+        decide_url = view.filter_url(show="decide")
+    staff.login(clerk)
+    html = text(client.get(mine_url))
+    assert [
+        t.get_text(strip=True)
+        for t in BeautifulSoup(html, "html.parser").select("td.col-receipt_no")
+    ] == [mine.receipt_no]
+    staff.logout()
+    staff.login(leader)
+    html = text(client.get(decide_url))
+    assert [
+        t.get_text(strip=True)
+        for t in BeautifulSoup(html, "html.parser").select("td.col-receipt_no")
+    ] == [asked.receipt_no]
 
 
 def test_plugin_figures_only_from_enabled_plugins(client, staff, clerk, township, make_note):

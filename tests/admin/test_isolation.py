@@ -131,7 +131,7 @@ def test_creating_a_person_in_own_township_writes_an_audit_row(client, staff, cl
     staff.login(clerk)
     response = client.post(
         "/admin/admin_people/new/",
-        data={"name": "新居民", "category": "citizen", "id_number": "110101199003071234"},
+        data={"name": "新居民", "category": "citizen", "id_number": "110101199003071233"},
     )
     assert response.status_code == 302
     person = db.session.scalar(select(Person).where(Person.name == "新居民"))

@@ -96,3 +96,31 @@ def test_admin_pages_link_the_favicon_and_the_date_picker_locale(client, staff, 
     assert 'id="datepicker-locale"' in html and 'data-lang="zh_CN"' in html
     assert 'data-apply="确定"' in html
     assert client.get("/static/datepicker-locale.js").status_code == 200
+
+
+def test_the_audit_trail_reads_in_words_and_shortens_long_values(
+    client, staff, township_admin, township, db
+):
+    from core.models import AuditEvent
+
+    long_text = "很长的备注" * 100
+    db.session.add(
+        AuditEvent(
+            township_id=township.id,
+            action="update",
+            object_type="Case",
+            object_id="1",
+            before={"status": "accepted"},
+            after={"status": "closed", "note": long_text},
+        )
+    )
+    db.session.commit()
+    staff.login(township_admin)
+    _chinese(client)
+    html = text(client.get("/admin/admin_audit/"))
+    cells = " ".join(page_texts(html, "td"))
+    assert "修改" in cells and "事项" in cells  # action and object in words
+    assert "已受理" in cells and "accepted" not in cells  # the status by its label
+    summary = page_text(html, "details.audit-long summary")
+    assert summary.endswith("…") and len(summary) <= 80
+    assert page_text(html, "details.audit-long div") == long_text  # the whole, one click away
