@@ -3,7 +3,9 @@
 A membership gives a role in an org unit. A role held in a county reaches every
 township of that county; a role held in a township, village or station reaches
 that township. Permissions are the union of the roles' permissions per township.
-Results are cached per request on ``flask.g``.
+Each user's map is cached per request on ``flask.g`` and across requests and
+processes in :mod:`core.cache` (area ``access``: any change to memberships, role
+grants, org units or users builds it again).
 """
 
 from __future__ import annotations
@@ -19,12 +21,32 @@ from core.plugins import state
 
 
 def _permission_map(user: User) -> dict[int, set[str]]:
+    """``{township id: permissions}`` of a user: from the request, else from the shared
+    cache (rebuilt after any change to memberships, grants, units or users), else
+    computed in three queries."""
     cache_key = f"_township_perms_{user.id}"
     if has_request_context() and cache_key in g:
         return g.get(cache_key)
+    from core import cache
+
+    result = cache.memo(
+        f"perms:{user.id}",
+        lambda: _compute_permission_map(user.id),
+        areas=[(None, cache.ACCESS)],
+    )
+    if has_request_context():
+        setattr(g, cache_key, result)
+    return result
+
+
+def _compute_permission_map(user_id: int) -> dict[int, set[str]]:
     roles = state().roles
-    memberships = db.session.scalars(select(Membership).where(Membership.user_id == user.id)).all()
-    county_ids = [m.org_unit_id for m in memberships if m.org_unit.kind == UnitKind.county]
+    memberships = db.session.execute(
+        select(Membership.role, Membership.org_unit_id, OrgUnit.kind, OrgUnit.township_id)
+        .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+        .where(Membership.user_id == user_id)
+    ).all()
+    county_ids = [m.org_unit_id for m in memberships if m.kind == UnitKind.county]
     townships_of_county: dict[int, list[int]] = defaultdict(list)
     if county_ids:
         for tid, parent in db.session.execute(
@@ -38,13 +60,12 @@ def _permission_map(user: User) -> dict[int, set[str]]:
     for m in memberships:
         if m.role not in roles:
             continue  # a role of a plugin that is no longer installed
-        unit = m.org_unit
-        if unit.kind == UnitKind.county:
-            targets = townships_of_county.get(unit.id, [])
-        elif unit.kind == UnitKind.township:
-            targets = [unit.id]
+        if m.kind == UnitKind.county:
+            targets = townships_of_county.get(m.org_unit_id, [])
+        elif m.kind == UnitKind.township:
+            targets = [m.org_unit_id]
         else:
-            targets = [unit.township_id] if unit.township_id else []
+            targets = [m.township_id] if m.township_id else []
         reach.append((m.role, targets))
     changes = township_grants({tid for _, targets in reach for tid in targets})
     perms: dict[int, set[str]] = defaultdict(set)
@@ -55,10 +76,7 @@ def _permission_map(user: User) -> dict[int, set[str]]:
             for permission, on in changes.get((tid, role_code), {}).items():
                 granted = granted | {permission} if on else granted - {permission}
             perms[tid] |= granted
-    result = dict(perms)
-    if has_request_context():
-        setattr(g, cache_key, result)
-    return result
+    return dict(perms)
 
 
 def township_grants(township_ids: set[int]) -> dict[tuple[int, str], dict[str, bool]]:

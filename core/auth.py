@@ -54,7 +54,11 @@ def validate_new_password(password: str) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
+    from sqlalchemy.orm import lazyload
+
+    # one query: the memberships load only if a page asks for them (permissions come
+    # from the cached permission map, core.access)
+    user = db.session.get(User, int(user_id), options=[lazyload(User.memberships)])
     return user if user is not None and user.active else None
 
 

@@ -55,6 +55,7 @@ def _fallback_holidays(year: int) -> dict[date, str]:
     return dict(holidays_lib.China(years=year))
 
 
+@functools.lru_cache(maxsize=1)
 def official_years() -> range:
     """Years the installed ``chinese-calendar`` knows the official schedule for."""
     years = sorted({d.year for d in chinese_calendar.holidays})
@@ -74,12 +75,10 @@ class WorkingCalendar:
 
     @classmethod
     def for_township(cls, township_id: int | None) -> WorkingCalendar:
+        """The township's calendar; its own days are cached until one changes."""
         if township_id is None:
             return cls()
-        rows = db.session.scalars(
-            select(CalendarDay).where(CalendarDay.township_id == township_id)
-        ).all()
-        return cls({row.day: (row.is_workday, row.note) for row in rows})
+        return cls(own_days(township_id))
 
     def info(self, day: date) -> DayInfo:
         if day in self._own:
@@ -171,6 +170,24 @@ class WorkingCalendar:
     def _estimated(self, start: date, end: date) -> list[int]:
         known = official_years()
         return [y for y in range(start.year, end.year + 1) if y not in known]
+
+
+def own_days(township_id: int) -> dict[date, tuple[bool, str]]:
+    """A township's own days (``{day: (is working day, note)}``), in one query or from
+    :mod:`core.cache` (built again after any change to the calendar, in any process)."""
+    from core import cache
+
+    def load() -> dict[date, tuple[bool, str]]:
+        return {
+            day: (workday, note)
+            for day, workday, note in db.session.execute(
+                select(CalendarDay.day, CalendarDay.is_workday, CalendarDay.note).where(
+                    CalendarDay.township_id == township_id
+                )
+            )
+        }
+
+    return cache.memo(f"calendar:{township_id}", load, areas=[(None, cache.CALENDAR)])
 
 
 def uncovered_years(today: date | None = None) -> list[int]:

@@ -121,6 +121,27 @@ SETTINGS: dict[str, Setting] = {
     "INSTANCE_PATH": Setting(
         None, "Folder for the SQLite file, secret key and instance file (environment only)."
     ),
+    "CACHE_URL": Setting(
+        None,
+        "Redis for cached settings and public pages, shared by every process (unset = the "
+        "broker's Redis if it is one, else an in-process cache).",
+    ),
+    "CACHE_SECONDS": Setting(
+        3600, "Longest life of a cached setting in Redis (a change invalidates it at once)."
+    ),
+    "CACHE_LOCAL_SECONDS": Setting(
+        30,
+        "Longest life of an entry of the in-process cache (how long another process "
+        "without Redis may show a setting changed elsewhere).",
+    ),
+    "PUBLIC_CACHE_SECONDS": Setting(
+        300,
+        "Longest life of a cached public page (publishing invalidates it at once; panels "
+        "that change with the time of day are at most this old).",
+    ),
+    "BENCH": Setting(
+        False, "Benchmark mode: adds the hello-world route `/bench/hello` (`make bench`)."
+    ),
 }
 
 #: Keys that must have a value once the configuration is complete.

@@ -1,4 +1,8 @@
-"""Which township has adopted which institution (plugin), switched without a restart."""
+"""Which township has adopted which institution (plugin), switched without a restart.
+
+The switchboard is read on nearly every request (menus, plugin pages, hooks), so it
+is cached in :mod:`core.cache` and built again after any change to it.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +14,40 @@ from core.models import InstitutionSetting, OrgUnit, User
 from core.plugins import CORE_KEY, state
 
 
-def enabled_keys(township_id: int) -> set[str]:
-    """Plugin keys the township enabled (cached for the request)."""
-    cache = g.setdefault("_township_enabled", {}) if has_request_context() else {}
-    if township_id not in cache:
-        cache[township_id] = set(
-            db.session.scalars(
-                select(InstitutionSetting.plugin_key).where(
-                    InstitutionSetting.township_id == township_id,
-                    InstitutionSetting.enabled.is_(True),
-                )
+def _switchboard() -> dict[int, frozenset[str]]:
+    """Every township's enabled plugin keys, in one query, cached until a switch changes
+    (:mod:`core.cache`, area ``institutions``; a county has at most a few hundred rows)."""
+    if has_request_context() and "_township_enabled" in g:
+        return g._township_enabled
+    from core import cache
+
+    def load() -> dict[int, frozenset[str]]:
+        out: dict[int, set[str]] = {}
+        for township_id, key in db.session.execute(
+            select(InstitutionSetting.township_id, InstitutionSetting.plugin_key).where(
+                InstitutionSetting.enabled.is_(True)
             )
-        )
-    return cache[township_id] | {CORE_KEY}
+        ):
+            out.setdefault(township_id, set()).add(key)
+        return {tid: frozenset(keys) for tid, keys in out.items()}
+
+    board = cache.memo("institutions", load, areas=[(None, cache.INSTITUTIONS)])
+    if has_request_context():
+        g._township_enabled = board
+    return board
+
+
+def enabled_keys(township_id: int) -> set[str]:
+    """Plugin keys the township enabled (and the core's)."""
+    return set(_switchboard().get(township_id, ())) | {CORE_KEY}
 
 
 def is_enabled(township_id: int, key: str) -> bool:
-    return key == CORE_KEY or key in enabled_keys(township_id)
+    return key == CORE_KEY or key in _switchboard().get(township_id, ())
 
 
 def townships_enabling(key: str) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(InstitutionSetting.township_id).where(
-                InstitutionSetting.plugin_key == key, InstitutionSetting.enabled.is_(True)
-            )
-        )
-    )
+    return {tid for tid, keys in _switchboard().items() if key in keys}
 
 
 def set_enabled(township: OrgUnit, key: str, enabled: bool, by: User | None = None) -> None:
@@ -58,7 +69,7 @@ def set_enabled(township: OrgUnit, key: str, enabled: bool, by: User | None = No
         db.session.add(row)
     row.enabled = enabled
     row.changed_by_id = by.id if by else None
-    db.session.commit()
+    db.session.commit()  # bumps the cached switchboard (core.cache watches the table)
     if has_app_context():
         g.pop("_township_enabled", None)
     state().hook.township_institution_toggled(township=township, plugin_key=key, enabled=enabled)

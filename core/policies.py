@@ -1,4 +1,8 @@
-"""Policy figures: every figure of the rule book is a per-township policy with a default."""
+"""Policy figures: every figure of the rule book is a per-township policy with a default.
+
+A township's values are read on many requests, so they are cached in
+:mod:`core.cache` and built again after any change to them (any process).
+"""
 
 from __future__ import annotations
 
@@ -11,26 +15,44 @@ from core.models import PolicyValue
 from core.plugins import state
 
 
+def _stored(township_id: int) -> dict[str, Any]:
+    """The township's own values (``{key: value}``), cached until a policy changes."""
+    from core import cache
+
+    def load() -> dict[str, Any]:
+        return {
+            key: value
+            for key, value in db.session.execute(
+                select(PolicyValue.key, PolicyValue.value).where(
+                    PolicyValue.township_id == township_id
+                )
+            )
+        }
+
+    return cache.memo(f"policies:{township_id}", load, areas=[(None, cache.POLICIES)])
+
+
+def stored_for(township_ids) -> dict[int, dict[str, Any]]:
+    """The own values of several townships (each cached, see :func:`_stored`)."""
+    return {tid: _stored(tid) for tid in township_ids}
+
+
 def get_policy(township_id: int, key: str) -> Any:
     """The township's value for ``key``, or the declared default."""
     spec = state().policies[key]
-    row = db.session.scalar(
-        select(PolicyValue).where(PolicyValue.township_id == township_id, PolicyValue.key == key)
-    )
-    if row is None:
+    stored = _stored(township_id).get(key)
+    if stored is None:
         return spec.default
-    return row.value.get("value", spec.default)
+    return stored.get("value", spec.default)
 
 
 def policies_for(township_id: int) -> dict[str, Any]:
-    """Every policy in force for a township, in one query."""
+    """Every policy in force for a township (one query, or none when cached)."""
     specs = state().policies
     values = {key: spec.default for key, spec in specs.items()}
-    for row in db.session.scalars(
-        select(PolicyValue).where(PolicyValue.township_id == township_id)
-    ):
-        if row.key in specs:
-            values[row.key] = row.value.get("value")
+    for key, stored in _stored(township_id).items():
+        if key in specs:
+            values[key] = stored.get("value")
     return values
 
 

@@ -1,0 +1,423 @@
+"""Caches that a change invalidates, across processes (Flask-Caching).
+
+The store is Redis when ``CACHE_URL`` is set (or the broker is Redis), so every web
+process and worker shares it; otherwise an in-process store (the embedded mode runs
+one process), whose entries also expire after ``CACHE_LOCAL_SECONDS`` so that
+several processes without Redis see a change within that time.
+
+Nothing is ever deleted to invalidate: a cached value is stored under the
+**versions** of the *areas* it was built from, and a change bumps the area's
+version (an ``INCR`` in Redis), so every process builds the value again on its
+next read. Areas are global (``"access"``, ``"policies"`` ...) or per township
+(``(township_id, "releases")``, the public pages of that township's releases).
+
+Versions are bumped
+
+* automatically after a commit that wrote rows of a **watched** model
+  (:func:`watch`; the core watches memberships, role grants, org units, the
+  calendar, policies, time limits and the institution switches), whether through
+  the ORM or a bulk/Core statement;
+* by :func:`touch` (``core.cache.touch(township_id, "releases")``) where a plugin
+  knows that something its public pages show has changed.
+
+Public pages use :func:`public_page`: the rendered page is held until its areas
+change (at most ``PUBLIC_CACHE_SECONDS``), served with an ``ETag`` (304 when the
+browser has it) and a short ``Cache-Control``; anonymous visitors only, and such a
+request never loads a user nor writes a session.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, g, has_app_context, request
+from flask_caching import Cache
+
+log = logging.getLogger(__name__)
+
+cache = Cache()
+
+#: area names of the settings the core caches
+ACCESS = "access"  # memberships, role grants, org units: every user's permission map
+UNITS = "units"  # org units by code (public URLs)
+INSTITUTIONS = "institutions"  # which township enabled which plugin
+POLICIES = "policies"  # policy values and time limits
+CALENDAR = "calendar"  # a township's own working days
+
+#: table name -> [(area, township attribute or None for a global area)]
+_watched: dict[str, list[tuple[str, str | None]]] = {}
+#: set while the ORM flushes (its statements are seen per row, with their township)
+_flushing: contextvars.ContextVar[bool] = contextvars.ContextVar("township_flushing", default=False)
+
+_PENDING = "township_cache_pending"
+
+
+# ---------------------------------------------------------------------------
+# Setting up
+# ---------------------------------------------------------------------------
+
+
+def store_url(app) -> str | None:
+    """The Redis URL of the shared store: ``CACHE_URL``, else a Redis broker's URL."""
+    url = app.config.get("CACHE_URL") or app.config.get("BROKER_URL")
+    if url and urlsplit(url).scheme.lower() in ("redis", "rediss", "unix"):
+        return url
+    if app.config.get("CACHE_URL"):
+        log.warning("CACHE_URL must be a redis:// URL; using the in-process cache")
+    return None
+
+
+def init_app(app) -> None:
+    """Bind the cache to ``app`` and watch the core's settings tables."""
+    url = store_url(app)
+    if url:
+        config = {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": url,
+            # one database, one key space (several deployments may share a Redis)
+            "CACHE_KEY_PREFIX": "township:"
+            + hashlib.sha1(str(app.config.get("SQLALCHEMY_DATABASE_URI")).encode()).hexdigest()[:8]
+            + ":",
+            "CACHE_DEFAULT_TIMEOUT": int(app.config["CACHE_SECONDS"]),
+        }
+    else:
+        config = {
+            "CACHE_TYPE": "SimpleCache",
+            "CACHE_THRESHOLD": 20_000,
+            "CACHE_DEFAULT_TIMEOUT": int(app.config["CACHE_LOCAL_SECONDS"]),
+        }
+    cache.init_app(app, config=config)
+    app.extensions["township_cache_shared"] = bool(url)
+    _install_events()
+    _watch_core()
+
+
+def shared() -> bool:
+    """Whether the store is shared between processes (Redis)."""
+    return bool(current_app.extensions.get("township_cache_shared"))
+
+
+def _backend():
+    return cache.cache
+
+
+def _watch_core() -> None:
+    from core.models import (
+        CalendarDay,
+        InstitutionSetting,
+        Membership,
+        OrgUnit,
+        PolicyValue,
+        RoleGrant,
+        TimeLimitPolicy,
+        User,
+    )
+
+    watch(Membership, ACCESS)
+    watch(RoleGrant, ACCESS)
+    watch(User, ACCESS)
+    watch(OrgUnit, ACCESS, UNITS)
+    watch(InstitutionSetting, INSTITUTIONS)
+    watch(PolicyValue, POLICIES)
+    watch(TimeLimitPolicy, POLICIES)
+    watch(CalendarDay, CALENDAR)
+
+
+# ---------------------------------------------------------------------------
+# Versions
+# ---------------------------------------------------------------------------
+
+
+def _version_key(township_id: int | None, area: str) -> str:
+    return f"v:{'*' if township_id is None else township_id}:{area}"
+
+
+def versions(pairs: Iterable[tuple[int | None, str]]) -> tuple[int, ...]:
+    """The current versions of ``(township_id or None, area)`` pairs, in one round trip
+    (remembered for the rest of the request)."""
+    pairs = list(pairs)
+    seen: dict[str, int] = g.setdefault("_township_cache_versions", {}) if has_app_context() else {}
+    missing = [_version_key(t, a) for t, a in pairs if _version_key(t, a) not in seen]
+    if missing:
+        backend = _backend()
+        values = backend.get_many(*missing)
+        for key, value in zip(missing, values, strict=True):
+            if value is None:
+                # unknown (new, or evicted): start at a random number, never at an old one
+                backend.add(key, random.randrange(1, 2**31), timeout=0)
+                value = backend.get(key)
+            seen[key] = int(value or 0)
+    return tuple(seen[_version_key(t, a)] for t, a in pairs)
+
+
+def bump(pairs: Iterable[tuple[int | None, str]]) -> None:
+    """Make every value built from these areas stale, in every process, now."""
+    backend = _backend()
+    for township_id, area in set(pairs):
+        key = _version_key(township_id, area)
+        if backend.inc(key) is None:  # pragma: no cover - inc creates missing keys
+            backend.set(key, random.randrange(1, 2**31), timeout=0)
+    _forget_request_memo()
+
+
+def touch(township_id: int | None, area: str) -> None:
+    """Something ``area`` of a township shows has changed (``None``: of every township).
+
+    Takes effect at once and, called inside a transaction, again when it commits
+    (so no process keeps a page built from the data before the commit).
+    """
+    from core.db import db
+
+    bump([(township_id, area)])
+    session = db.session()
+    if session.in_transaction():
+        session.info.setdefault(_PENDING, set()).add((township_id, area))
+
+
+# ---------------------------------------------------------------------------
+# Values
+# ---------------------------------------------------------------------------
+
+
+def memo(
+    name: str,
+    loader: Callable[[], Any],
+    *,
+    areas: Iterable[tuple[int | None, str]],
+    timeout: int | None = None,
+) -> Any:
+    """The value cached as ``name`` for the current versions of ``areas``, built with
+    ``loader()`` when missing or stale. Remembered for the rest of the request too."""
+    if not has_app_context() or "cache" not in current_app.extensions:
+        return loader()
+    areas = list(areas)
+    key = f"{name}@" + ".".join(str(v) for v in versions(areas))
+    local: dict[str, Any] = g.setdefault("_township_cache_memo", {}) if has_app_context() else {}
+    if key in local:
+        return local[key]
+    backend = _backend()
+    value = backend.get(key)
+    if value is None:
+        value = loader()
+        backend.set(key, value, timeout=timeout)
+    local[key] = value
+    return value
+
+
+def clear() -> None:
+    """Forget everything (tests, and an operator after editing the database by hand)."""
+    if has_app_context() and "cache" in current_app.extensions:
+        cache.clear()
+    _forget_request_memo()
+
+
+# ---------------------------------------------------------------------------
+# Watching tables
+# ---------------------------------------------------------------------------
+
+
+def watch(model, *areas: str, township_attr: str | None = None) -> None:
+    """Bump ``areas`` after a commit that wrote rows of ``model``.
+
+    With ``township_attr`` (e.g. ``"township_id"``) the areas are bumped per
+    township of the rows written (a bulk statement bumps them for every township);
+    without, globally. Idempotent.
+    """
+    table = model.__table__.name
+    entries = _watched.setdefault(table, [])
+    for area in areas:
+        if (area, township_attr) not in entries:
+            entries.append((area, township_attr))
+
+
+_events_installed = False
+
+
+def _install_events() -> None:
+    global _events_installed
+    if _events_installed:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import Pool
+
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_flush_postexec", _after_flush_postexec)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _after_rollback)
+    event.listen(Engine, "after_execute", _after_execute)
+    event.listen(Pool, "checkin", _on_checkin)
+    _events_installed = True
+
+
+def _touched_by(obj) -> list[tuple[int | None, str]]:
+    entries = _watched.get(getattr(getattr(obj, "__table__", None), "name", ""), ())
+    out = []
+    for area, attr in entries:
+        out.append((getattr(obj, attr, None) if attr else None, area))
+    return out
+
+
+def _before_flush(session, flush_context, instances) -> None:
+    session.info["township_flush_token"] = _flushing.set(True)
+
+
+def _after_flush(session, flush_context) -> None:
+    if not _watched:
+        return
+    pending = session.info.setdefault(_PENDING, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        pending.update(_touched_by(obj))
+
+
+def _after_flush_postexec(session, flush_context) -> None:
+    token = session.info.pop("township_flush_token", None)
+    if token is not None:
+        try:
+            _flushing.reset(token)
+        except ValueError:  # reset from another context: just clear it
+            _flushing.set(False)
+
+
+def _after_commit(session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending and has_app_context() and "cache" in current_app.extensions:
+        try:
+            bump(pending)
+        except Exception:  # the store is down: the entries' time-out still bounds staleness
+            log.exception("could not invalidate cached settings %s", sorted(map(str, pending)))
+
+
+def _forget_request_memo() -> None:
+    if has_app_context():
+        g.pop("_township_cache_versions", None)
+        g.pop("_township_cache_memo", None)
+
+
+def _after_rollback(session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _after_execute(conn, clauseelement, multiparams, params, execution_options, result) -> None:
+    """A bulk or Core INSERT/UPDATE/DELETE on a watched table (not the ORM's per-row flush):
+    bump its areas globally when the connection goes back to the pool (after its commit)."""
+    if _flushing.get() or not _watched:
+        return
+    if not getattr(clauseelement, "is_dml", False):
+        return
+    table = getattr(getattr(clauseelement, "table", None), "name", None)
+    entries = _watched.get(table or "")
+    if not entries or not has_app_context() or "cache" not in current_app.extensions:
+        return
+    record = conn.connection._connection_record
+    if record is None:
+        return
+    pending = record.info.setdefault(_PENDING, [])
+    pending.append((current_app._get_current_object(), [(None, area) for area, _ in entries]))
+
+
+def _on_checkin(dbapi_connection, connection_record) -> None:
+    pending = connection_record.info.pop(_PENDING, None) if connection_record else None
+    for app, pairs in pending or ():
+        try:
+            if has_app_context() and current_app._get_current_object() is app:
+                bump(pairs)
+            else:
+                with app.app_context():
+                    bump(pairs)
+        except Exception:
+            log.exception("could not invalidate cached settings after a bulk change")
+
+
+# ---------------------------------------------------------------------------
+# Public pages
+# ---------------------------------------------------------------------------
+
+
+def anonymous_request() -> bool:
+    """No one is signed in (checked on the session cookie alone: no user is loaded)."""
+    from flask import session
+
+    if "_user_id" in session:
+        return False
+    remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return remember not in request.cookies
+
+
+def public_page(
+    *areas: str | Callable[[], Iterable[tuple[int | None, str]]],
+    max_age: int = 60,
+) -> Callable:
+    """Cache a public page for anonymous visitors until one of its ``areas`` changes.
+
+    ``areas`` are names of areas of the request's township (``g.township``, set for
+    plugin pages) or callables returning ``(township_id, area)`` pairs. The
+    response carries an ``ETag`` (a conditional request gets 304) and
+    ``Cache-Control: public, max-age=<max_age>``. Signed-in staff get the page
+    rendered for them, with ``Cache-Control: private, no-cache``.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            from flask import make_response
+
+            if request.method not in ("GET", "HEAD") or not anonymous_request():
+                response = make_response(view(*args, **kwargs))
+                response.headers.setdefault("Cache-Control", "private, no-cache")
+                return response
+            pairs = _page_areas(areas)
+            from core.app import current_locale
+
+            key = (
+                "page:"
+                + hashlib.sha1(f"{request.full_path}|{current_locale()}".encode()).hexdigest()
+            )
+            key += "@" + ".".join(str(v) for v in versions(pairs))
+            backend = _backend()
+            stored = backend.get(key)
+            if stored is None:
+                response = make_response(view(*args, **kwargs))
+                if response.status_code != 200 or response.direct_passthrough:
+                    return response
+                body = response.get_data()
+                etag = hashlib.sha1(body).hexdigest()[:20]
+                stored = (body, response.mimetype, etag)
+                timeout = int(current_app.config["PUBLIC_CACHE_SECONDS"])
+                if not shared():
+                    timeout = min(timeout, int(current_app.config["CACHE_LOCAL_SECONDS"]))
+                backend.set(key, stored, timeout=timeout)
+            body, mimetype, etag = stored
+            response = current_app.response_class(body, mimetype=mimetype)
+            response.set_etag(etag)
+            response.headers["Cache-Control"] = f"public, max-age={max_age}"
+            response.vary.add("Accept-Language")
+            return response.make_conditional(request)
+
+        wrapper.township_public_page = True  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _page_areas(areas) -> list[tuple[int | None, str]]:
+    township = getattr(g, "township", None)
+    tid = getattr(township, "id", None)
+    pairs: list[tuple[int | None, str]] = [(None, UNITS), (None, INSTITUTIONS)]
+    for area in areas:
+        if callable(area):
+            pairs.extend(area())
+        else:
+            pairs.append((None, area))
+            if tid is not None:
+                pairs.append((tid, area))
+    return pairs
