@@ -92,11 +92,32 @@ class PolicySpec:
 
 
 @dataclass(frozen=True)
+class JobInstance:
+    """One member of a job family (:attr:`JobSpec.instances`): its own trigger and message.
+
+    ``key`` names it within the family (job id ``<family id>:<key>``); ``kwargs`` go
+    into its actor's message, with ``scheduled_for`` (the due time, ISO 8601) added.
+    """
+
+    key: str
+    trigger: str
+    timezone: str = "Asia/Shanghai"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """A scheduled job: when it fires by default and which actor it enqueues.
 
     ``trigger`` is a crontab (``"0 8 * * *"``, cron's day-of-week numbering) or
     ``"every N seconds"``/``"every N minutes"``. Admins may override it.
+
+    A *family* sets ``instances``: a function (called in the active scheduler's app
+    context on every poll; keep it to one query) returning :class:`JobInstance` s, e.g.
+    one per township's release plan. The scheduler then keeps one job per instance with
+    the instance's own trigger, adding, rescheduling and removing them as the list
+    changes, and ``trigger`` is only the default shown to admins; an admin can switch
+    the whole family off.
     """
 
     id: str
@@ -108,6 +129,7 @@ class JobSpec:
     misfire_grace_time: int = 3600
     timezone: str = "Asia/Shanghai"
     kwargs: dict[str, Any] = field(default_factory=dict)
+    instances: Callable[[], list[JobInstance]] | None = None
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,15 @@ def _already_ran(job_id: str, scheduled_for: datetime | None) -> bool:
 
 
 def _disabled(job_id: str) -> bool:
-    """An admin switched the job off (the scheduler drops it on its next poll)."""
+    """An admin switched the job (or its family) off (the scheduler drops it on its next poll)."""
+    ids = {job_id, family_of(job_id)}
     return (
-        db.session.scalar(select(JobSchedule.enabled).where(JobSchedule.job_id == job_id)) is False
+        db.session.scalar(
+            select(JobSchedule.job_id).where(
+                JobSchedule.job_id.in_(ids), JobSchedule.enabled.is_(False)
+            )
+        )
+        is not None
     )
 
 
@@ -91,11 +97,17 @@ def job_kwargs(job_id: str, spec) -> dict:
     return kwargs
 
 
+def family_of(job_id: str) -> str:
+    """The declared job a job id belongs to (``releases.plan:12`` → ``releases.plan``)."""
+    return job_id.split(":", 1)[0]
+
+
 def fire(
     job_id: str,
     scheduled_for: datetime | None = None,
     *,
     service: SchedulerService | None = None,
+    message: dict | None = None,
 ) -> str | None:
     """Enqueue the actor of job ``job_id`` for its due time ``scheduled_for``.
 
@@ -117,7 +129,7 @@ def fire(
             if _disabled(job_id):
                 log.info("job %s was disabled since it was scheduled; not firing", job_id)
                 return None
-            spec = state().jobs.get(job_id)
+            spec = state().jobs.get(job_id) or state().jobs.get(family_of(job_id))
             lazy = state().actors.get(spec.actor_name) if spec else None
             run = JobRun(
                 job_id=job_id,
@@ -141,7 +153,12 @@ def fire(
                 )
                 return None
             try:
-                lazy.send(**job_kwargs(job_id, spec))
+                kwargs = job_kwargs(job_id, spec)
+                if message is not None:  # a family member: its own arguments and due time
+                    kwargs.update(message)
+                    if scheduled_for is not None:
+                        kwargs["scheduled_for"] = scheduled_for.isoformat()
+                lazy.send(**kwargs)
             except Exception as exc:  # the broker may be down; the next due time retries
                 log.exception("job %s: could not enqueue %s", job_id, spec.actor_name)
                 run.outcome = ERROR

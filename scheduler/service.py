@@ -50,6 +50,8 @@ default), ``SWEEP_SECONDS``/``SWEEP_GRACE_SECONDS`` (the re-send sweep, see
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import signal
 import threading
@@ -113,11 +115,16 @@ class DesiredJob:
     misfire_grace_time: int
     trigger: BaseTrigger
     overridden: bool
+    #: a family member's message arguments (None for a plain job)
+    message: dict | None = None
 
     @property
     def signature(self) -> str:
         """Stored as the APScheduler job's name: a changed signature means reschedule."""
-        return f"{self.id} [{self.trigger_text} @ {self.timezone}]"
+        text_ = f"{self.id} [{self.trigger_text} @ {self.timezone}]"
+        if self.message is not None:
+            text_ += " " + json.dumps(self.message, sort_keys=True, default=str)
+        return text_
 
 
 def desired_jobs() -> dict[str, DesiredJob]:
@@ -137,6 +144,9 @@ def desired_jobs() -> dict[str, DesiredJob]:
             continue
         if spec.actor_name not in township.actors:
             log.error("job %s names actor %s, which is not loaded", spec.id, spec.actor_name)
+            continue
+        if spec.instances is not None:
+            wanted.update(_family_members(spec))
             continue
         default = spec.trigger
         if spec.id == RESEND_SWEEP_JOB and current_app.config.get("SWEEP_SECONDS"):
@@ -173,6 +183,50 @@ def desired_jobs() -> dict[str, DesiredJob]:
     return wanted
 
 
+def _family_members(spec) -> dict[str, DesiredJob]:
+    """The jobs of a family: one per instance, each with its own trigger (bad ones logged)."""
+    members: dict[str, DesiredJob] = {}
+    for instance in spec.instances() or ():
+        job_id = f"{spec.id}:{instance.key}"
+        try:
+            trigger = parse_trigger(instance.trigger, instance.timezone)
+        except TriggerError as exc:
+            log.error("job %s: trigger %r is invalid: %s", job_id, instance.trigger, exc)
+            continue
+        members[job_id] = DesiredJob(
+            id=job_id,
+            trigger_text=instance.trigger,
+            timezone=instance.timezone,
+            coalesce=spec.coalesce,
+            misfire_grace_time=spec.misfire_grace_time,
+            trigger=trigger,
+            overridden=False,
+            message=dict(instance.kwargs),
+        )
+    return members
+
+
+def _families_snapshot() -> str:
+    """A digest of every family's instances: a different digest means sync again."""
+    digest = hashlib.sha256()
+    for spec in sorted(state().jobs.values(), key=lambda s: s.id):
+        if spec.instances is None:
+            continue
+        for instance in sorted(spec.instances() or (), key=lambda i: i.key):
+            digest.update(
+                repr(
+                    (spec.id, instance.key, instance.trigger, instance.timezone,
+                     sorted(instance.kwargs.items()))
+                ).encode()
+            )  # fmt: skip
+    return digest.hexdigest()
+
+
+def log_level(want: DesiredJob) -> int:
+    """Family members are many (one per township): their scheduling is logged at DEBUG."""
+    return logging.DEBUG if want.message is not None else logging.INFO
+
+
 def _overrides_snapshot() -> tuple:
     """What the overrides look like now; a different snapshot means sync again."""
     rows = db.session.execute(
@@ -184,7 +238,7 @@ def _overrides_snapshot() -> tuple:
             JobSchedule.updated_at,
         ).order_by(JobSchedule.job_id)
     ).all()
-    return tuple(tuple(row) for row in rows)
+    return (*(tuple(row) for row in rows), _families_snapshot())
 
 
 def next_run_times() -> dict[str, datetime | None]:
@@ -353,17 +407,23 @@ class SchedulerService:
     def run(self) -> None:
         """Run until :meth:`stop` (or a signal handler calling :meth:`request_stop`)."""
         log.info("scheduler %s: standby until it holds the lease", self.holder)
-        with self.app.app_context():
-            try:
-                while not self._stop.is_set():
+        try:
+            while not self._stop.is_set():
+                # a fresh app context per step: what an app context remembers (cached
+                # settings' versions, the session) must not outlive one step
+                with self.app.app_context():
                     try:
                         self._step()
                     except Exception:
                         log.exception("scheduler %s: lease or sync failed", self.holder)
-                        db.session.rollback()
+                        with contextlib.suppress(Exception):
+                            db.session.rollback()
                         self._deactivate("the lease could not be checked", wait=False)
-                    self._stop.wait(self.tick)
-            finally:
+                    finally:
+                        db.session.remove()
+                self._stop.wait(self.tick)
+        finally:
+            with self.app.app_context():
                 self._deactivate("stopping", wait=True, level=logging.INFO)
                 try:
                     self.lease.release()
@@ -485,6 +545,8 @@ class SchedulerService:
                 "coalesce": False,
                 "misfire_grace_time": want.misfire_grace_time,
             }
+            if want.message is not None:
+                options["kwargs"] = {"message": want.message}
             if job is None:
                 scheduler.add_job(
                     JOB_FUNCTION,
@@ -495,7 +557,7 @@ class SchedulerService:
                     replace_existing=True,
                     **options,
                 )
-                log.info("scheduled %s", want.signature)
+                log.log(log_level(want), "scheduled %s", want.signature)
             elif job.name != want.signature:
                 scheduler.modify_job(job_id, **options)
                 scheduler.reschedule_job(job_id, trigger=want.trigger)

@@ -89,7 +89,7 @@ def township_jobs():
 def township_actors():
     from plugins.releases import tasks
 
-    return [tasks.publish, tasks.due_sweep_job, tasks.topic_reminders_job]
+    return [tasks.publish, tasks.plan_due, tasks.due_sweep_job, tasks.topic_reminders_job]
 
 
 @hookimpl

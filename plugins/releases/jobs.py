@@ -1,15 +1,28 @@
 """Scheduled jobs. They only enqueue: the nudge actors in tasks.py do the work.
 
-The release times themselves are domain data (each township's
-:class:`~plugins.releases.models.ReleasePlan`), not jobs: the due sweep reads
-the plans every minute, so editing a plan takes effect without a restart.
+The release times are domain data (each township's
+:class:`~plugins.releases.models.ReleasePlan`). The job family ``releases.plan`` turns
+every active plan into a trigger of its own in the scheduler, so a release is
+published at its time (a changed plan is rescheduled on the scheduler's next poll);
+the due sweep, every minute, stays the safety net for anything a trigger missed.
 """
 
 from __future__ import annotations
 
 from core.contract import JobSpec
+from plugins.releases.services import DEFAULT_CRON, plan_instances
 
 JOBS = [
+    JobSpec(
+        "releases.plan",
+        "releases.plan_due",
+        DEFAULT_CRON,
+        label="发布计划（每镇一个触发器）",
+        label_en="Release plans (one trigger per township)",
+        coalesce=True,
+        misfire_grace_time=3600,
+        instances=plan_instances,
+    ),
     JobSpec(
         "releases.due_sweep",
         "releases.due_sweep",

@@ -35,7 +35,7 @@ from sqlalchemy.orm import selectinload
 from core import clock
 from core.access import can
 from core.calendar import WorkingCalendar
-from core.contract import ArchivalRecord
+from core.contract import ArchivalRecord, JobInstance
 from core.db import db, utcnow
 from core.institutions import townships_enabling
 from core.models import Membership, OrgUnit, User
@@ -400,7 +400,28 @@ def _insert_batch(values: dict[str, Any]) -> int | None:
     return db.session.scalar(statement)
 
 
-def due_sweep(now: datetime | None = None) -> list[int]:
+def plan_instances() -> list[JobInstance]:
+    """Each active plan of a township that enabled the institution, as a scheduler job.
+
+    The job family ``releases.plan`` (jobs.py): the active scheduler keeps one trigger
+    per plan, so a release fires at its time rather than at the next due sweep; a
+    changed plan is rescheduled on the scheduler's next poll. One query.
+    """
+    townships = townships_enabling(KEY)
+    if not townships:
+        return []
+    rows = db.session.execute(
+        select(ReleasePlan.township_id, ReleasePlan.cron, ReleasePlan.timezone).where(
+            ReleasePlan.township_id.in_(townships), ReleasePlan.active.is_(True)
+        )
+    ).all()
+    return [
+        JobInstance(str(township_id), cron, timezone, {"township_id": township_id})
+        for township_id, cron, timezone in rows
+    ]
+
+
+def due_sweep(now: datetime | None = None, township_ids: list[int] | None = None) -> list[int]:
     """Create the release batch each township's plan owes, and enqueue its publication.
 
     For every township that enabled the institution and has an active plan: the
@@ -408,10 +429,13 @@ def due_sweep(now: datetime | None = None) -> list[int]:
     last batch's scheduled time and the last schedule change. Several missed fire
     times (everything was down) coalesce into **one** late batch. A batch is
     unique per (township, scheduled time), so concurrent sweeps create it once.
+    ``township_ids`` limits the sweep to those townships (a plan's own trigger).
     Commits; returns the ids of the batches created.
     """
     now = now or utcnow()
     townships = townships_enabling(KEY)
+    if township_ids is not None:
+        townships = set(townships) & set(township_ids)
     if not townships:
         return []
     plans = db.session.scalars(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from core.db import utcnow
 from core.tasks import actor
 from plugins.releases import services
 
@@ -10,6 +13,20 @@ from plugins.releases import services
 def publish(batch_id: int) -> None:
     """Publish one release batch (durable: runs once per batch, committed with its task row)."""
     services.publish_batch(batch_id)
+
+
+@actor("releases.plan_due", queue_name="releases", durable=False, max_retries=3)
+def plan_due(township_id: int, scheduled_for: str | None = None) -> None:
+    """A township's plan fired (its own trigger): create and enqueue its batch at once.
+
+    Counted from the due time itself, so a worker whose clock is a little behind the
+    scheduler's still finds the release due; the every-minute due sweep stays the
+    safety net (the batch is unique per township and due time, so both create it once).
+    """
+    now = utcnow()
+    if scheduled_for:
+        now = max(now, datetime.fromisoformat(scheduled_for))
+    services.due_sweep(now=now, township_ids=[township_id])
 
 
 @actor("releases.due_sweep", queue_name="releases", durable=False, max_retries=0)
