@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgresql fuzz lint fmt babel-extract babel-update babel-compile babel-plugins bench clean
+.PHONY: run test test-sqlite test-postgresql fuzz lint fmt babel-extract babel-update babel-compile babel-plugins bench faults load clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -72,6 +72,22 @@ babel-plugins: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+
+## The fault suite (tests/faults/): real processes, PostgreSQL, a Redis and a RabbitMQ of its
+## own; FAULT_REPS=100 by default (about two hours), CI runs FAULT_REPS=2.
+FAULT_REPS ?= 100
+faults: $(VENV)/.installed-test
+	$(BIN)/python -m tests.faults.scheduler_kill --reps $(FAULT_REPS)
+	$(BIN)/python -m tests.faults.worker_kill --reps $(FAULT_REPS)
+	$(BIN)/python -m tests.faults.broker_restart --reps $(FAULT_REPS)
+	$(BIN)/python -m tests.faults.db_cut --reps $(FAULT_REPS)
+
+## Load test (locust, headless): 100 staff sessions and 100 citizens for LOAD_TIME against
+## gunicorn and PostgreSQL; prints errors and p50/p95/p99 per page. Not part of CI.
+LOAD_TIME ?= 5m
+load: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[load]'
+	$(BIN)/python bench/load/run.py --time $(LOAD_TIME)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
