@@ -31,6 +31,7 @@ from core.access import township_ids_with
 from core.db import db
 from core.labels import code_label
 from core.models import Case
+from core.validation import EndAfter
 from plugins.releases import services
 from plugins.releases.models import (
     CHANNEL_LABELS,
@@ -139,6 +140,10 @@ class ItemView(TownshipModelView):
         "collected_on",
         "body",
     )
+    form_args = {
+        "collected_on": {"default": lambda: clock.today()},
+        "useful_until": {"validators": [EndAfter("collected_on")]},
+    }
     column_labels = {
         "title": _l("Title"),
         "source": _l("Source channel"),
@@ -430,7 +435,8 @@ class CategoryView(TownshipModelView):
     def get_query(self):
         for township_id in _writable():
             services.ensure_categories(township_id)
-        db.session.commit()
+        if db.session.new:  # a commit only when a category was missing (lists stay lean)
+            db.session.commit()
         return super().get_query()
 
     def on_model_delete(self, model):

@@ -170,6 +170,15 @@ class DisclosureStage(LabelledEnum):
         }
 
 
+def _township_today(context) -> date:
+    """The row's township's today (a column default: never the server's date)."""
+    from core import clock
+
+    if context is None:  # a form asking for the default
+        return clock.today()
+    return clock.today(context.get_current_parameters().get("township_id"))
+
+
 def _township_fk() -> Mapped[int]:
     return mapped_column(ForeignKey("core_org_unit.id"), index=True)
 
@@ -190,7 +199,9 @@ class CollectedItem(db.Model):
     category: Mapped[str] = mapped_column(String(64), index=True)
     #: the day the information stops being useful (时效)
     useful_until: Mapped[date | None] = mapped_column(index=True)
-    collected_on: Mapped[date] = mapped_column(default=date.today, index=True)
+    collected_on: Mapped[date] = mapped_column(
+        index=True, default=lambda context: _township_today(context), info={"past": True}
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     township: Mapped[OrgUnit] = relationship()
@@ -338,7 +349,7 @@ class ChecklistEntry(db.Model):
     channel: Mapped[ReleaseChannel] = mapped_column(
         Enum(ReleaseChannel, native_enum=False, length=16)
     )
-    done_on: Mapped[date]
+    done_on: Mapped[date] = mapped_column(info={"past": True})
     note: Mapped[str] = mapped_column(String(500), default="")
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
     photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)

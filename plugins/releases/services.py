@@ -43,6 +43,7 @@ from core.notifications import notify
 from core.policies import get_policy
 from core.records import produce
 from core.tasks import enqueue
+from core.validation import InvalidInput, check_date, check_length, column_length
 from plugins.releases.models import (
     CHANNEL_LABELS,
     OFFLINE_CHANNELS,
@@ -99,6 +100,20 @@ PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
 class ReleaseError(ValueError):
     """A rule of the institution refused the action; the message says why."""
+
+
+def _checked(check):
+    """Run a ``core.validation`` check; its refusal becomes a :class:`ReleaseError`."""
+    try:
+        return check()
+    except InvalidInput as exc:
+        raise ReleaseError(str(exc)) from None
+
+
+def _fits(text: str, column_or_limit) -> str:
+    """``text`` if it fits the column (or the limit); refused, never cut."""
+    limit = column_or_limit if isinstance(column_or_limit, int) else column_length(column_or_limit)
+    return _checked(lambda: check_length(text, limit))
 
 
 # ---------------------------------------------------------------------------
@@ -703,6 +718,7 @@ def record_channel_done(
         raise ReleaseError(_("This release does not use that off-line channel."))
     if done_on > clock.today(batch.township_id):
         raise ReleaseError(_("The date cannot be in the future."))
+    _checked(lambda: check_date(done_on, township=batch.township_id, past=True))
     photo, photo_type = check_photo(photo, photo_type)
     entry = db.session.scalar(
         select(ChecklistEntry).where(
@@ -713,7 +729,7 @@ def record_channel_done(
         entry = ChecklistEntry(township_id=batch.township_id, batch_id=batch.id, channel=channel)
         db.session.add(entry)
     entry.done_on = done_on
-    entry.note = (note or "")[:500]
+    entry.note = _fits(note or "", ChecklistEntry.note)
     entry.done_by_id = by.id if by else None
     if photo is not None:
         entry.photo = photo
@@ -801,9 +817,9 @@ def submit_topic_request(
     request = TopicRequest(
         township_id=township.id,
         receipt_no=make_topic_receipt(township, today),
-        topic=topic[:200],
-        details=(details or "").strip()[:4000],
-        contact=(contact or "").strip()[:120],
+        topic=_fits(topic, TopicRequest.topic),
+        details=_fits((details or "").strip(), 4000),
+        contact=_fits((contact or "").strip(), TopicRequest.contact),
         submitted_on=today,
         due_on=topic_due_date(township.id, today),
         status=TopicStatus.open,
@@ -845,10 +861,10 @@ def answer_topic_request(
         values |= {
             "status": TopicStatus.disclosed,
             "disclosure_id": disclosure.id,
-            "answer": (answer or "").strip()[:4000],
+            "answer": _fits((answer or "").strip(), 4000),
         }
     else:
-        values |= {"status": TopicStatus.declined, "answer": decline_reason[:4000]}
+        values |= {"status": TopicStatus.declined, "answer": _fits(decline_reason, 4000)}
     changed = db.session.execute(
         update(TopicRequest)
         .where(TopicRequest.id == request.id, TopicRequest.status == TopicStatus.open)

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 
 from core.db import db, utcnow
 from core.models import OrgUnit, Person, UnitKind
+from core.validation import check_date, check_resident_id
 from plugins.training.models import (
     Education,
     LearnerCategory,
@@ -127,9 +128,10 @@ def _date(value: Any) -> date:
         return value
     text = _text(value).replace("/", "-").replace(".", "-")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(_("%(value)s is not a date (YYYY-MM-DD).", value=text or "—")) from None
+    return check_date(day)  # not before EARLIEST_YEAR (a typing mistake)
 
 
 def _plain(values: dict[str, Any]) -> dict[str, str]:
@@ -165,6 +167,7 @@ class _People:
         name = _text(values.get("name"))
         if id_number:
             if id_number not in self.by_id_number:
+                check_resident_id(id_number)  # a typing mistake: GB 11643 says so
                 raise ValueError(_("Unknown person: no ID number %(n)s here.", n=id_number))
             return self.by_id_number[id_number]
         matches = self.by_name.get(name, [])

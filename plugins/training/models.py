@@ -110,7 +110,7 @@ class TrainingLearner(db.Model):
     education: Mapped[Education] = mapped_column(
         Enum(Education, native_enum=False, length=32), default=Education.junior_middle
     )
-    joined_on: Mapped[date] = mapped_column(index=True)
+    joined_on: Mapped[date] = mapped_column(index=True, info={"past": True})
     #: the staff account of the learner, for "my study record"
     user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
@@ -139,7 +139,7 @@ class TrainingSession(db.Model):
     township_id: Mapped[int] = mapped_column(ForeignKey("core_org_unit.id"), index=True)
     #: the township itself or one of its villages
     organiser_id: Mapped[int] = mapped_column(ForeignKey("core_org_unit.id"), index=True)
-    held_on: Mapped[date]
+    held_on: Mapped[date] = mapped_column()
     #: duration in half days (1 = half a day, 2 = one day)
     half_days: Mapped[int] = mapped_column(Integer, default=2)
     topic: Mapped[str] = mapped_column(String(200))
@@ -191,7 +191,7 @@ class TrainingStudyLog(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     township_id: Mapped[int] = mapped_column(ForeignKey("core_org_unit.id"), index=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("training_learner.id"))
-    studied_on: Mapped[date]
+    studied_on: Mapped[date] = mapped_column(info={"past": True})
     #: class hours (课时) in half-hour steps: 3 = 1.5 class hours
     half_hours: Mapped[int] = mapped_column(Integer)
     material_kind: Mapped[MaterialKind] = mapped_column(
@@ -238,7 +238,7 @@ class TrainingMastery(db.Model):
     township_id: Mapped[int] = mapped_column(ForeignKey("core_org_unit.id"), index=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("training_learner.id"), index=True)
     technique_id: Mapped[int] = mapped_column(ForeignKey("training_technique.id"), index=True)
-    mastered_on: Mapped[date]
+    mastered_on: Mapped[date] = mapped_column(info={"past": True})
     verified_by: Mapped[str] = mapped_column(String(120))
 
     learner: Mapped[TrainingLearner] = relationship(lazy="joined")

@@ -40,6 +40,7 @@ from core import clock
 from core.db import db, utcnow
 from core.models import OrgUnit, Person, UnitKind
 from core.policies import policies_for
+from core.validation import earliest_date
 from plugins.training import policy as P
 from plugins.training.models import (
     CADRES,
@@ -184,6 +185,15 @@ def record_attendance(township_id: int, session_id: int, marks: list[Mark]) -> i
             )
         elif mark.status == AttendanceStatus.excused and not mark.reason.strip():
             problems.append(_("%(name)s is excused: give the reason.", name=learner.name))
+        elif len(mark.reason.strip()) > REASON_LENGTH:
+            problems.append(
+                _(
+                    "%(name)s: the reason has %(n)s characters; at most %(max)s.",
+                    name=learner.name,
+                    n=len(mark.reason.strip()),
+                    max=REASON_LENGTH,
+                )
+            )
         if learner.joined_on > session.held_on:
             problems.append(
                 _(
@@ -201,7 +211,7 @@ def record_attendance(township_id: int, session_id: int, marks: list[Mark]) -> i
             "session_id": session_id,
             "learner_id": m.learner_id,
             "status": AttendanceStatus(m.status).value,
-            "reason": m.reason.strip()[:200] if m.status == AttendanceStatus.excused else "",
+            "reason": m.reason.strip() if m.status == AttendanceStatus.excused else "",
         }
         for m in marks
     ]
@@ -326,6 +336,23 @@ def check_study_entries(
             )
         if not entry.material.strip():
             problems[index].append(_("%(name)s: say what was studied.", name=name))
+        elif len(entry.material.strip()) > MATERIAL_LENGTH:
+            problems[index].append(
+                _(
+                    "%(name)s: the material has %(n)s characters; at most %(max)s.",
+                    name=name,
+                    n=len(entry.material.strip()),
+                    max=MATERIAL_LENGTH,
+                )
+            )
+        if entry.studied_on < earliest_date():
+            problems[index].append(
+                _(
+                    "%(name)s: %(day)s is too long ago; check the year.",
+                    name=name,
+                    day=entry.studied_on,
+                )
+            )
         if entry.material_kind not in MaterialKind.__members__:
             problems[index].append(_("%(name)s: unknown kind of material.", name=name))
         if entry.note_chars < 0:
@@ -375,7 +402,7 @@ def log_study(
                 "studied_on": e.studied_on,
                 "half_hours": e.half_hours,
                 "material_kind": MaterialKind(e.material_kind).name,
-                "material": e.material.strip()[:200],
+                "material": e.material.strip(),
                 "note_chars": e.note_chars,
                 "status": (LogStatus.confirmed if confirmed else LogStatus.pending).name,
                 "logged_by_id": logged_by_id,
@@ -391,6 +418,10 @@ def log_study(
         db.session.commit()
     return len(entries)
 
+
+#: what fits the columns (refused beyond, never cut)
+MATERIAL_LENGTH = 200
+REASON_LENGTH = 200
 
 #: the inbox source of learners' own entries waiting for an officer
 INBOX_CONFIRM = "training.hours_confirmation"
