@@ -236,7 +236,7 @@ def record_absence(
     return absence
 
 
-def mark_back(absence: Absence, *, by: User | None = None, at: datetime | None = None) -> Absence:
+def mark_back(absence: Absence, by: User | None = None, *, at: datetime | None = None) -> Absence:
     """Record that the person of ``absence`` is back (at ``at``, default now), commit, and
     then fire ``township_user_returned`` for the institutions the township enabled.
 
