@@ -37,7 +37,13 @@ class _Codes:
     def __iter__(self):
         from sqlalchemy import select
 
-        codes = db.session.scalars(select(self.column).distinct().order_by(self.column)).all()
+        from core import cache
+
+        def load() -> list[str]:
+            return list(db.session.scalars(select(self.column).distinct().order_by(self.column)))
+
+        # a new code shows in the filter within five minutes; the list stays lean
+        codes = cache.memo(f"audit-codes:{self.column.key}", load, areas=(), timeout=300)
         return iter([(code, self.words(code)) for code in codes if code])
 
     def __bool__(self) -> bool:

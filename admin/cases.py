@@ -250,13 +250,23 @@ def _visible_townships():
 def _visible_handlers():
     from core.access import visible_township_ids
 
-    ids = visible_township_ids(current_user)
-    rows = db.session.execute(
-        select(User.id, User.name)
-        .where(User.id.in_(select(Case.handler_id).where(Case.township_id.in_(ids))))
-        .order_by(User.name)
-    ).all()
-    return [("0", _("(no handler yet)"))] + [(str(r.id), r.name) for r in rows]
+    from core import cache
+
+    ids = sorted(visible_township_ids(current_user))
+
+    def load() -> list[tuple[str, str]]:
+        rows = db.session.execute(
+            select(User.id, User.name)
+            .where(User.id.in_(select(Case.handler_id).where(Case.township_id.in_(ids))))
+            .order_by(User.name)
+        ).all()
+        return [(str(r.id), r.name) for r in rows]
+
+    # a scan of the townships' cases: cached, a newly assigned handler shows within a minute
+    handlers = cache.memo(
+        f"case-handlers:{','.join(map(str, ids))}", load, areas=[(None, cache.ACCESS)], timeout=60
+    )
+    return [("0", _("(no handler yet)")), *handlers]
 
 
 #: the "Show" filter's options, in the order the menu offers them

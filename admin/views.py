@@ -64,13 +64,21 @@ def forget_enabling() -> None:
 
 
 def township_choices(ids: set[int]) -> list[tuple[int, str]]:
-    """(id, name) of the given townships, by name, in one query."""
+    """(id, name) of the given townships, by name: one query, then from core.cache until
+    an org unit changes."""
     if not ids:
         return []
-    rows = db.session.execute(
-        select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.name)
-    )
-    return [(row.id, row.name) for row in rows]
+    from core import cache
+
+    key = ",".join(map(str, sorted(ids)))
+
+    def load() -> list[tuple[int, str]]:
+        rows = db.session.execute(
+            select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.name)
+        )
+        return [(row.id, row.name) for row in rows]
+
+    return list(cache.memo(f"township-choices:{key}", load, areas=[(None, cache.UNITS)]))
 
 
 class SecureForm(FlaskForm):
@@ -159,12 +167,17 @@ class LeanListMixin:
                 continue
             attr = getattr(self.model, head)
             loader = selectinload(attr) if rel.uselist else joinedload(attr)
-            quiet = [
-                lazyload(getattr(rel.mapper.class_, sub.key))
+            target = rel.mapper.class_
+            # the related row's own eager collections stay unloaded; its eager scalars
+            # (what its name is made of, e.g. a learner's person) come with it
+            nested = [
+                lazyload(getattr(target, sub.key))
+                if sub.uselist
+                else joinedload(getattr(target, sub.key)).lazyload("*")
                 for sub in rel.mapper.relationships
-                if sub.uselist and sub.lazy in ("selectin", "joined", "subquery", "immediate")
+                if sub.lazy in ("selectin", "joined", "subquery", "immediate")
             ]
-            options.append(loader.options(*quiet) if quiet else loader)
+            options.append(loader.options(*nested) if nested else loader)
         for prop in mapper.column_attrs:
             if prop.key in wanted or len(prop.columns) != 1:
                 continue

@@ -110,14 +110,18 @@ def logout():
     return redirect(url_for("public.index"))
 
 
-@bp.route("/lang/<code>", methods=["POST"])
+@bp.route("/lang/<code>", methods=["GET", "POST"])
 def set_language(code: str):
+    """Choose the interface language: POST (staff, CSRF-protected, saved on the user) or
+    a plain link on the public pages (``?next=``), so an anonymous page needs no form
+    token and can be cached."""
     if code in LANGUAGES:
         session["lang"] = code
-        if current_user.is_authenticated:
+        if request.method == "POST" and current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    return redirect(_safe_next(request.referrer and _path_of(request.referrer)))
+    target = request.args.get("next") or (request.referrer and _path_of(request.referrer))
+    return redirect(_safe_next(target))
 
 
 def _path_of(url: str) -> str:

@@ -50,6 +50,7 @@ UNITS = "units"  # org units by code (public URLs)
 INSTITUTIONS = "institutions"  # which township enabled which plugin
 POLICIES = "policies"  # policy values and time limits
 CALENDAR = "calendar"  # a township's own working days
+CASES = "cases"  # per township: public pages showing a case's status
 
 #: table name -> [(area, township attribute or None for a global area)]
 _watched: dict[str, list[tuple[str, str | None]]] = {}
@@ -111,6 +112,7 @@ def _backend():
 def _watch_core() -> None:
     from core.models import (
         CalendarDay,
+        Case,
         InstitutionSetting,
         Membership,
         OrgUnit,
@@ -128,6 +130,8 @@ def _watch_core() -> None:
     watch(PolicyValue, POLICIES)
     watch(TimeLimitPolicy, POLICIES)
     watch(CalendarDay, CALENDAR)
+    # public pages that show a case's status (a disclosure linked to a case)
+    watch(Case, CASES, township_attr="township_id")
 
 
 # ---------------------------------------------------------------------------
@@ -354,16 +358,27 @@ def anonymous_request() -> bool:
 
 
 def public_page(
-    *areas: str | Callable[[], Iterable[tuple[int | None, str]]],
+    *areas: str | Callable[..., Iterable[tuple[int | None, str]]],
     max_age: int = 60,
+    server_cache: bool | Callable[[], bool] = True,
 ) -> Callable:
     """Cache a public page for anonymous visitors until one of its ``areas`` changes.
 
     ``areas`` are names of areas of the request's township (``g.township``, set for
-    plugin pages) or callables returning ``(township_id, area)`` pairs. The
-    response carries an ``ETag`` (a conditional request gets 304) and
-    ``Cache-Control: public, max-age=<max_age>``. Signed-in staff get the page
-    rendered for them, with ``Cache-Control: private, no-cache``.
+    plugin pages) or callables taking the view's arguments and returning
+    ``(township_id, area)`` pairs. The response carries an ``ETag`` (a conditional
+    request gets 304) and ``Cache-Control: public, max-age=<max_age>``.
+    ``server_cache=False`` (or a callable saying so for the request) keeps only the
+    validators: the page is rendered each time and the browser revalidates it.
+    Signed-in staff get the page rendered for them (``Cache-Control: private,
+    no-cache``).
+
+    Example (a plugin's public list, invalidated by ``touch(township_id, "petitions")``
+    or by ``watch(Petition, "petitions", township_attr="township_id")``)::
+
+        @bp.get("/")
+        @public_page("petitions")
+        def index(): ...
     """
 
     def decorate(view: Callable) -> Callable:
@@ -375,14 +390,19 @@ def public_page(
                 response = make_response(view(*args, **kwargs))
                 response.headers.setdefault("Cache-Control", "private, no-cache")
                 return response
-            pairs = _page_areas(areas)
+            g.township_public_page = True  # the page's frame offers links, not forms
+            if not (server_cache() if callable(server_cache) else server_cache):
+                response = make_response(view(*args, **kwargs))
+                if response.status_code == 200 and not response.direct_passthrough:
+                    response.set_etag(_etag(response.get_data()))
+                    response.headers["Cache-Control"] = "public, no-cache"
+                    return response.make_conditional(request)
+                return response
             from core.app import current_locale
 
-            key = (
-                "page:"
-                + hashlib.sha1(f"{request.full_path}|{current_locale()}".encode()).hexdigest()
-            )
-            key += "@" + ".".join(str(v) for v in versions(pairs))
+            pairs = _page_areas(areas, kwargs)
+            page = hashlib.sha1(f"{request.full_path}|{current_locale()}".encode()).hexdigest()
+            key = f"page:{page}@" + ".".join(str(v) for v in versions(pairs))
             backend = _backend()
             stored = backend.get(key)
             if stored is None:
@@ -390,8 +410,7 @@ def public_page(
                 if response.status_code != 200 or response.direct_passthrough:
                     return response
                 body = response.get_data()
-                etag = hashlib.sha1(body).hexdigest()[:20]
-                stored = (body, response.mimetype, etag)
+                stored = (body, response.mimetype, _etag(body))
                 timeout = int(current_app.config["PUBLIC_CACHE_SECONDS"])
                 if not shared():
                     timeout = min(timeout, int(current_app.config["CACHE_LOCAL_SECONDS"]))
@@ -400,7 +419,6 @@ def public_page(
             response = current_app.response_class(body, mimetype=mimetype)
             response.set_etag(etag)
             response.headers["Cache-Control"] = f"public, max-age={max_age}"
-            response.vary.add("Accept-Language")
             return response.make_conditional(request)
 
         wrapper.township_public_page = True  # type: ignore[attr-defined]
@@ -409,15 +427,52 @@ def public_page(
     return decorate
 
 
-def _page_areas(areas) -> list[tuple[int | None, str]]:
+def _etag(body: bytes) -> str:
+    return hashlib.sha1(body).hexdigest()[:20]
+
+
+def _page_areas(areas, kwargs) -> list[tuple[int | None, str]]:
     township = getattr(g, "township", None)
     tid = getattr(township, "id", None)
     pairs: list[tuple[int | None, str]] = [(None, UNITS), (None, INSTITUTIONS)]
     for area in areas:
         if callable(area):
-            pairs.extend(area())
+            pairs.extend(area(**kwargs))
         else:
             pairs.append((None, area))
             if tid is not None:
                 pairs.append((tid, area))
     return pairs
+
+
+def attached(model, values: dict[str, Any]):
+    """A persistent instance of ``model`` made from cached column ``values`` without a
+    query (the session's own instance if it holds that row already)."""
+    from sqlalchemy.orm import make_transient_to_detached
+
+    from core.db import db
+
+    session = db.session()
+    key = session.identity_key(model, values["id"])
+    existing = session.identity_map.get(key)
+    if existing is not None:
+        # expired by a commit: its columns come back from the cached values, not a query
+        from sqlalchemy import inspect as sa_inspect
+        from sqlalchemy.orm.attributes import set_committed_value
+
+        unloaded = sa_inspect(existing).unloaded
+        for name, value in values.items():
+            if name in unloaded:
+                set_committed_value(existing, name, value)
+        return existing
+    obj = model(**values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
+def row_values(obj) -> dict[str, Any]:
+    """The column values of a loaded row (what :func:`attached` takes back)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    return {prop.key: getattr(obj, prop.key) for prop in sa_inspect(obj).mapper.column_attrs}

@@ -1,6 +1,9 @@
 """The public site: the township list, each township's public pages, case lookup.
 
-Everything here is for visitors without an account. The case lookup shows what
+Everything here is for visitors without an account: these pages never load a user
+nor write a session, carry an ETag and a short Cache-Control, and are held in
+:mod:`core.cache` until what they show changes (:func:`core.cache.public_page`).
+The case lookup shows what
 :func:`core.cases.public_view` returns (status, dates, department) and nothing
 personal; it is rate limited per address so receipt numbers cannot be guessed.
 """
@@ -12,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core import receipts
+from core.cache import public_page
 from core.db import db
 from core.extensions import limiter
 from core.institutions import enabled_keys
@@ -28,11 +32,35 @@ TOWNSHIPS_PER_PAGE = 50
 
 
 def township_by_code(code: str) -> OrgUnit | None:
+    """The township with this code (every public URL names one): from :mod:`core.cache`
+    without a query once it has been read, until an org unit changes."""
     if not code or len(code) > 64 or "\x00" in code:  # PostgreSQL refuses NUL in text
         return None
-    return db.session.scalar(
-        select(OrgUnit).where(OrgUnit.code == code, OrgUnit.kind == UnitKind.township)
-    )
+    from core import cache
+
+    def load():
+        unit = db.session.scalar(
+            select(OrgUnit).where(OrgUnit.code == code, OrgUnit.kind == UnitKind.township)
+        )
+        return cache.row_values(unit) if unit is not None else False
+
+    values = cache.memo(f"township:{code}", load, areas=[(None, cache.UNITS)])
+    return cache.attached(OrgUnit, values) if values else None
+
+
+def _township_areas(code: str) -> list[tuple[int | None, str]]:
+    """What a township's page shows: its institutions' public panels (a plugin may
+    ``core.cache.touch(township_id, <its key>)``) and the township itself."""
+    unit = township_by_code(code)
+    if unit is None:
+        return []
+    return [(unit.id, "township")] + [(unit.id, key) for key in state().plugins]
+
+
+def _no_receipt() -> bool:
+    """The empty lookup form is the same for everyone; a looked-up receipt is rendered
+    each time (its status changes with the matter, whichever institution issued it)."""
+    return not (request.args.get("receipt") or "").strip()
 
 
 def public_pages(township: OrgUnit) -> list[tuple[object, str]]:
@@ -47,6 +75,7 @@ def public_pages(township: OrgUnit) -> list[tuple[object, str]]:
 
 
 @bp.get("/")
+@public_page()
 def index():
     """The townships of this deployment, a page at a time (a page past the last: 404)."""
     from core.pagination import page_arg, paginate_or_404
@@ -65,6 +94,7 @@ def index():
 
 
 @bp.get("/t/<code>/")
+@public_page(_township_areas)
 def township(code: str):
     """A township's page: the public pages of the institutions it adopted, and the panels
     they add (service hall hours, who is on duty ...)."""
@@ -89,6 +119,7 @@ def _lookup_exempt() -> bool:
 
 @bp.get("/lookup")
 @limiter.limit(LOOKUP_RATE_LIMIT, exempt_when=_lookup_exempt)
+@public_page(server_cache=_no_receipt)
 def lookup():
     """A citizen looks up any receipt by its number: status and dates, nothing personal,
     and what the township's institutions add under it."""

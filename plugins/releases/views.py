@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from core.cache import public_page, watch
 from core.cases import public_view
 from core.db import db, utcnow
 from core.extensions import limiter
@@ -39,6 +40,10 @@ from plugins.releases.models import (
 )
 
 bp = Blueprint("releases", __name__, template_folder="templates")
+
+# the public pages below are cached (core.cache) until a row they show changes
+for _model in (Product, ReleaseBatch, Disclosure, DisclosureCategory):
+    watch(_model, "releases", township_attr="township_id")
 
 #: topic requests per address (a citizen needs one or two; a script gets a 429)
 TOPIC_RATE_LIMIT = "5 per hour"
@@ -75,6 +80,7 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d") -> str:
 
 
 @bp.get("/")
+@public_page("releases")
 def index():
     """The township's published releases, newest first, and recent withdrawal notes."""
     township = g.township
@@ -108,6 +114,7 @@ def _product_or_404(product_id: int) -> Product:
 
 
 @bp.get("/p/<int:product_id>")
+@public_page("releases")
 def product(product_id: int):
     """One published product; a withdrawn one shows only the withdrawal note (410)."""
     item = _product_or_404(product_id)
@@ -138,6 +145,7 @@ def _atom_time(value: datetime | None) -> str:
 
 
 @bp.get("/feed.atom")
+@public_page("releases")
 def feed():
     """An Atom feed of the latest published products (hand-built, every text escaped)."""
     township = g.township
@@ -180,6 +188,7 @@ def feed():
 
 
 @bp.get("/board")
+@public_page("releases")
 def board():
     """The disclosure board: categories and the latest matters, a page at a time."""
     township = g.township
@@ -215,6 +224,7 @@ def board():
 
 
 @bp.get("/board/<int:disclosure_id>")
+@public_page("releases", "cases")
 def disclosure(disclosure_id: int):
     """One disclosed matter with every required field; a linked case shows status only."""
     row = db.session.get(Disclosure, disclosure_id)

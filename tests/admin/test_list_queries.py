@@ -1,0 +1,432 @@
+"""Every staff list of the core and of the two built-in institutions runs the same few SQL
+queries for 5 rows and for 100 (at most 6: the user, the count, the rows, a collection the
+list shows, the inbox and notification badges), and shows every row.
+
+Rows go in with bulk INSERTs (the lists read them, nothing else needs them); the page
+is asked for once first, as a signed-in user would have, so the settings it reads come
+from core.cache as in production.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+MAX_QUERIES = 6
+NOW = datetime(2026, 11, 20, 8, tzinfo=UTC)
+DAY = date(2026, 11, 20)
+
+
+def _cases(n, ctx):
+    from core.models import CaseStatus
+
+    return [
+        {
+            "township_id": ctx.township.id,
+            "kind": "service",
+            "receipt_no": f"EAST-L-{ctx.next():05d}",
+            "title": f"事项{i}",
+            "applicant_name": "张三",
+            "first_responder_id": ctx.clerk.id,
+            "handler_id": ctx.clerk.id,
+            "department_id": ctx.station.id,
+            "status": CaseStatus.accepted,
+            "received_on": DAY,
+            "due_on": DAY + timedelta(days=i % 9 - 4),
+        }
+        for i in range(n)
+    ]
+
+
+def _people(n, ctx):
+    return [
+        {
+            "township_id": ctx.township.id,
+            "village_id": ctx.village.id,
+            "name": f"居民{ctx.next()}",
+            "id_number": "110101199003071234",
+            "phone": "13812345678",
+        }
+        for _ in range(n)
+    ]
+
+
+def _units(n, ctx):
+    from core.models import UnitKind
+
+    return [
+        {
+            "kind": UnitKind.village,
+            "name": f"村{i}",
+            "code": f"east-l{ctx.next()}",
+            "parent_id": ctx.township.id,
+            "township_id": ctx.township.id,
+        }
+        for i in range(n)
+    ]
+
+
+def _audit(n, ctx):
+    return [
+        {
+            "at": NOW,
+            "user_id": ctx.clerk.id,
+            "township_id": ctx.township.id,
+            "action": "update",
+            "object_type": "Person",
+            "object_id": str(ctx.next()),
+            "before": {"phone": "1"},
+            "after": {"phone": "2"},
+        }
+        for _ in range(n)
+    ]
+
+
+def _items(n, ctx):
+    from plugins.releases.models import SourceChannel
+
+    return [
+        {
+            "township_id": ctx.township.id,
+            "title": f"信息{i}",
+            "source": SourceChannel.tv,
+            "category": "种植技术",
+            "collected_on": DAY,
+        }
+        for i in range(n)
+    ]
+
+
+def _products(n, ctx):
+    from plugins.releases.models import ProductStatus
+
+    return [
+        {
+            "township_id": ctx.township.id,
+            "title": f"产品{i}",
+            "audience": "农户",
+            "body": "<p>正文</p>" * 50,
+            "status": ProductStatus.approved,
+            "approved_by_id": ctx.admin.id,
+            "approved_at": NOW,
+        }
+        for i in range(n)
+    ]
+
+
+def _batches(n, ctx):
+    from plugins.releases.models import BatchStatus
+
+    return [
+        {
+            "township_id": ctx.township.id,
+            "scheduled_for": NOW - timedelta(days=ctx.next()),
+            "status": BatchStatus.published,
+            "channels": ["web", "blackboard"],
+            "published_at": NOW,
+            "lateness_seconds": 2,
+        }
+        for _ in range(n)
+    ]
+
+
+def _archive(n, ctx):
+    from plugins.releases.models import ArchiveKind
+
+    return [
+        {
+            "township_id": ctx.township.id,
+            "kind": ArchiveKind.published,
+            "title": f"产品{i}",
+            "channels": ["web"],
+            "recorded_at": NOW,
+        }
+        for i in range(n)
+    ]
+
+
+def _category_id(ctx) -> int:
+    from core.db import db
+    from plugins.releases.models import DisclosureCategory
+
+    return db.session.scalar(
+        select(DisclosureCategory.id).where(DisclosureCategory.township_id == ctx.township.id)
+    )
+
+
+def _disclosures(n, ctx):
+    from plugins.releases.models import DisclosureStage
+
+    category = _category_id(ctx)
+    text = {
+        k: "内容"
+        for k in ("policy", "conditions", "procedure", "time_limit", "result", "fee", "liability")
+    }
+    return [
+        {
+            "township_id": ctx.township.id,
+            "category_id": category,
+            "title": f"公示{i}",
+            "stage": DisclosureStage.after,
+            "person_in_charge": "王主任",
+            **text,
+        }
+        for i in range(n)
+    ]
+
+
+def _categories(n, ctx):
+    return [
+        {"township_id": ctx.township.id, "name": f"自设类别{ctx.next()}", "position": 200}
+        for _ in range(n)
+    ]
+
+
+def _topics(n, ctx):
+    from plugins.releases.models import TopicStatus
+
+    return [
+        {
+            "township_id": ctx.township.id,
+            "receipt_no": f"TQ-{ctx.next():05d}",
+            "topic": "村务收支",
+            "submitted_on": DAY,
+            "due_on": DAY + timedelta(days=15),
+            "status": TopicStatus.open,
+        }
+        for _ in range(n)
+    ]
+
+
+def _learner_ids(n, ctx) -> list[int]:
+    """``n`` new learners (and their people) of the township."""
+    from core.db import db
+    from core.models import Person
+    from plugins.training.models import Education, LearnerCategory, TrainingLearner
+
+    first = ctx.next()
+    db.session.execute(
+        insert(Person),
+        [
+            {"township_id": ctx.township.id, "name": f"学员{first}-{i}", "village_id": None}
+            for i in range(n)
+        ],
+    )
+    people = db.session.scalars(
+        select(Person.id).where(Person.name.like(f"学员{first}-%")).order_by(Person.id)
+    ).all()
+    db.session.execute(
+        insert(TrainingLearner),
+        [
+            {
+                "township_id": ctx.township.id,
+                "person_id": pid,
+                "category": LearnerCategory.party_member,
+                "village_id": ctx.village.id,
+                "education": Education.junior_middle,
+                "joined_on": DAY - timedelta(days=400),
+            }
+            for pid in people
+        ],
+    )
+    return list(
+        db.session.scalars(
+            select(TrainingLearner.id)
+            .where(TrainingLearner.person_id.in_(people))
+            .order_by(TrainingLearner.id)
+        )
+    )
+
+
+def _learners(n, ctx):
+    _learner_ids(n, ctx)
+    return []
+
+
+def _sessions(n, ctx):
+    return [
+        {
+            "township_id": ctx.township.id,
+            "organiser_id": ctx.village.id,
+            "held_on": DAY - timedelta(days=i),
+            "half_days": 2,
+            "topic": f"集中学习{i}",
+        }
+        for i in range(n)
+    ]
+
+
+def _techniques(n, ctx):
+    return [{"township_id": ctx.township.id, "name": f"技术{ctx.next()}"} for _ in range(n)]
+
+
+def _masteries(n, ctx):
+    from core.db import db
+    from plugins.training.models import TrainingTechnique
+
+    learners = _learner_ids(n, ctx)
+    db.session.execute(
+        insert(TrainingTechnique), [{"township_id": ctx.township.id, "name": f"嫁接{ctx.next()}"}]
+    )
+    technique = db.session.scalar(
+        select(TrainingTechnique.id).order_by(TrainingTechnique.id.desc()).limit(1)
+    )
+    return [
+        {
+            "township_id": ctx.township.id,
+            "learner_id": lid,
+            "technique_id": technique,
+            "mastered_on": DAY,
+            "verified_by": "农技站",
+        }
+        for lid in learners
+    ]
+
+
+def _logs(n, ctx):
+    from plugins.training.models import LogStatus, MaterialKind
+
+    learners = _learner_ids(n, ctx)
+    return [
+        {
+            "township_id": ctx.township.id,
+            "learner_id": lid,
+            "studied_on": DAY,
+            "half_hours": 2,
+            "material_kind": MaterialKind.set_reading,
+            "material": "党章",
+            "note_chars": 100,
+            "status": LogStatus.confirmed,
+        }
+        for lid in learners
+    ]
+
+
+def _model(path: str):
+    module, name = path.rsplit(".", 1)
+    return getattr(__import__(module, fromlist=[name]), name)
+
+
+#: endpoint -> (model whose rows the list shows, factory of n row dicts, a row's marker)
+LISTS = {
+    "admin_cases": ("core.models.Case", _cases, r"EAST-L-\d+"),
+    "admin_people": ("core.models.Person", _people, r"居民\d+"),
+    "admin_units": ("core.models.OrgUnit", _units, r"east-l\d+"),
+    "admin_audit": ("core.models.AuditEvent", _audit, r'class="col-object_id">\d+'),
+    "releases_items": ("plugins.releases.models.CollectedItem", _items, r"信息\d+"),
+    "releases_products": ("plugins.releases.models.Product", _products, r"产品\d+"),
+    "releases_batches": ("plugins.releases.models.ReleaseBatch", _batches, r"<tr>"),
+    "releases_archive": ("plugins.releases.models.ArchiveEntry", _archive, r"产品\d+"),
+    "releases_disclosures": ("plugins.releases.models.Disclosure", _disclosures, r"公示\d+"),
+    "releases_categories": (
+        "plugins.releases.models.DisclosureCategory",
+        _categories,
+        r"自设类别\d+",
+    ),
+    "releases_topics": ("plugins.releases.models.TopicRequest", _topics, r"TQ-\d+"),
+    "training_learners": ("plugins.training.models.TrainingLearner", _learners, r"学员\d+-\d+"),
+    "training_sessions": ("plugins.training.models.TrainingSession", _sessions, r"集中学习\d+"),
+    "training_techniques": ("plugins.training.models.TrainingTechnique", _techniques, r"技术\d+"),
+    "training_mastery": ("plugins.training.models.TrainingMastery", _masteries, r"学员\d+-\d+"),
+    "training_logs": ("plugins.training.models.TrainingStudyLog", _logs, r"学员\d+-\d+"),
+}
+
+
+class Context:
+    """The ids the factories need (the rows themselves leave the session between requests)."""
+
+    def __init__(self, *rows):
+        from types import SimpleNamespace
+
+        self.township, self.village, self.station, self.clerk, self.admin = (
+            SimpleNamespace(id=row.id) for row in rows
+        )
+        self._n = 0
+
+    def next(self) -> int:
+        self._n += 1
+        return self._n
+
+
+@pytest.fixture
+def everything_enabled(db, township):
+    from core.institutions import set_enabled
+
+    for key in ("releases", "training"):
+        set_enabled(township, key, True)
+    return township
+
+
+@pytest.mark.parametrize("endpoint", list(LISTS))
+def test_a_list_runs_the_same_few_queries_for_5_and_100_rows(
+    endpoint,
+    client,
+    staff,
+    db,
+    everything_enabled,
+    village,
+    station,
+    create_user,
+    query_counter,
+):
+    from core.db import db as _db
+
+    township = everything_enabled
+    clerk = create_user("lclerk", "clerk", township, name="办事员")
+    admin = create_user(
+        "ladmin",
+        roles=[
+            ("township_admin", township),
+            ("releases_officer", township),
+            ("training_officer", township),
+        ],
+        name="镇管理员",
+    )
+    ctx = Context(township, village, station, clerk, admin)
+    model_path, factory, marker = LISTS[endpoint]
+    model = _model(model_path)
+    staff.login(admin)
+    url = f"/admin/{endpoint}/?page_size=100"
+
+    def fill(n):
+        rows = factory(n, ctx)
+        if rows:
+            _db.session.execute(insert(model), rows)
+        _db.session.commit()
+
+    def measure():
+        assert client.get(url).status_code == 200  # a page asked for before, as in use
+        _db.session.remove()  # a request of its own starts with an empty session
+        with query_counter() as statements:
+            response = client.get(url)
+        assert response.status_code == 200
+        return statements, response.get_data(as_text=True)
+
+    fill(5)
+    few, page = measure()
+    shown_few = len(re.findall(marker, page))
+    fill(95)
+    many, page = measure()
+    shown_many = len(re.findall(marker, page))
+    # every row of the page is shown (a list may hold a few rows of its own besides ours)
+    assert shown_few >= 5 and shown_many >= 90, (shown_few, shown_many)
+    listing = "\n".join(s.split("\n")[0][:100] for s in many)
+    assert len(few) == len(many), listing
+    assert len(many) <= MAX_QUERIES, listing
+
+
+def test_every_model_list_of_the_built_in_institutions_is_covered(app):
+    """A new list in the core or the two built-in institutions needs its line in LISTS."""
+    from flask_admin.contrib.sqla import ModelView
+
+    admin = app.extensions["township_admin"]
+    endpoints = {
+        view.endpoint
+        for view in admin._views
+        if isinstance(view, ModelView)
+        and (view.endpoint.startswith(("admin_", "releases_", "training_")))
+    }
+    assert endpoints - {"admin_users"} <= set(LISTS)
