@@ -104,6 +104,7 @@ def _add_core_views(admin: Admin) -> None:
     from admin.orgs import UnitView
     from admin.people import PersonView
     from admin.policies import PolicyView
+    from admin.township import TownshipSettingsView
     from admin.users import UserView
 
     settings = _l("Township settings")
@@ -127,6 +128,9 @@ def _add_core_views(admin: Admin) -> None:
     admin.add_view(PolicyView(name=_l("Policies"), endpoint="admin_policies", category=settings))
     admin.add_view(
         CalendarView(name=_l("Working-day calendar"), endpoint="admin_calendar", category=settings)
+    )
+    admin.add_view(
+        TownshipSettingsView(name=_l("Time zone"), endpoint="admin_township", category=settings)
     )
     admin.add_view(UnitView(category=settings))
     admin.add_view(UserView(category=administration))
