@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from core.spreadsheets import safe_row
 from plugins.training.services import MonthlyCompliance, monthly_compliance
 
 
@@ -108,33 +109,91 @@ def reports_for(township_id: int, year: int, month: int | None) -> list[MonthlyC
 
 
 def to_csv(reports: list[MonthlyCompliance]) -> bytes:
-    """UTF-8 with a BOM so that spreadsheet programs read the Chinese names."""
+    """UTF-8 with a BOM so that spreadsheet programs read the Chinese names; no cell is
+    read as a formula (core.spreadsheets)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header())
+    writer.writerow(safe_row(header()))
     for report in reports:
-        writer.writerows(month_rows(report))
+        writer.writerows(safe_row(row) for row in month_rows(report))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+def village_header() -> list[str]:
+    return [
+        _("Month"),
+        _("Village"),
+        _("Study days"),
+        _("Required study days"),
+        _("Average class hours"),
+        _("Learners meeting every rule %"),
+        _("Behind"),
+    ]
+
+
+def village_rows(reports: list[MonthlyCompliance]) -> list[list[Any]]:
+    """Per month, one row per village and one for the township (the summary sheet)."""
+    rows = []
+    for report in reports:
+        month = f"{report.year:04d}-{report.month:02d}"
+        for unit in [*report.villages, report.township]:
+            rows.append(
+                [
+                    month,
+                    unit.name,
+                    unit.study_days,
+                    unit.required_days,
+                    unit.average_hours,
+                    unit.compliant_pct if unit.compliant_pct is not None else "",
+                    shortfall_text(unit.shortfalls, []),
+                ]
+            )
+    return rows
+
+
+def _fit_columns(sheet) -> None:
+    """Each column as wide as its longest text (a CJK character counts twice), header frozen."""
+    from openpyxl.utils import get_column_letter
+
+    widths: dict[int, int] = {}
+    for row in sheet.iter_rows():
+        for cell in row:
+            text = "" if cell.value is None else str(cell.value)
+            width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+            widths[cell.column] = max(widths.get(cell.column, 0), width)
+    for column, width in widths.items():
+        sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 2, 8), 60)
+    sheet.freeze_panes = "A2"
+
+
 def to_xlsx(reports: list[MonthlyCompliance]) -> bytes:
-    """One worksheet per month."""
+    """A summary sheet of the villages, then one worksheet per month: bold frozen header,
+    columns as wide as their text, rows behind in red, no cell read as a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
     book = Workbook()
     book.remove(book.active)
     red = PatternFill("solid", fgColor="F8D7DA")
+    summary = book.create_sheet(_("Villages"))
+    summary.append(safe_row(village_header()))
+    for row in village_rows(reports):
+        summary.append(safe_row(row))
+        if row[-1]:
+            for cell in summary[summary.max_row]:
+                cell.fill = red
     for report in reports:
         sheet = book.create_sheet(f"{report.year:04d}-{report.month:02d}")
-        sheet.append(header())
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        sheet.append(safe_row(header()))
         for row in month_rows(report):
-            sheet.append(row)
+            sheet.append(safe_row(row))
             if row[-1]:
                 for cell in sheet[sheet.max_row]:
                     cell.fill = red
+    for sheet in book.worksheets:
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        _fit_columns(sheet)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -277,7 +277,7 @@ def test_compliance_screen_json_and_exports_show_the_same_figures(
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(xlsx.get_data()))
-    assert len(book.sheetnames) == 12
+    assert len(book.sheetnames) == 13  # the villages summary, then one sheet a month
     sheet = book["2025-03"]
     values = {row[1]: row[4] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert values["学员00"] == 20 and values["学员01"] == 0
