@@ -29,7 +29,8 @@ def _kind_formatter(view, context, model, name):
 
 
 class UnitView(TownshipModelView):
-    permission_read = "admin.access"
+    # staff who work with the register see villages and stations; a learner does not
+    permission_read = "people.read"
     permission_write = "units.manage"
     can_view_details = False
     column_list = ("name", "kind", "code", "township")

@@ -468,10 +468,29 @@ class AttendanceView(TrainingAccess, TownshipBaseView):
             abort(403)
         return session
 
+    def _sessions(self):
+        """The latest sessions of the user's townships with how many learners are marked
+        (two queries), for the attendance menu item."""
+        ids = self.township_ids(READ)
+        sessions = db.session.scalars(
+            select(TrainingSession)
+            .where(TrainingSession.township_id.in_(ids))
+            .order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
+            .limit(50)
+        ).all()
+        marked = dict(
+            db.session.execute(
+                select(TrainingAttendance.session_id, func.count(TrainingAttendance.id))
+                .where(TrainingAttendance.session_id.in_([s.id for s in sessions]))
+                .group_by(TrainingAttendance.session_id)
+            ).all()
+        )
+        return [(s, marked.get(s.id, 0)) for s in sessions]
+
     @expose("/", methods=("GET", "POST"))
     def index(self):
         if "session" not in request.values:
-            return redirect(url_for("training_sessions.index_view"))
+            return self.render("training/attendance_sessions.html", rows=self._sessions())
         session = self._session(READ)
         posted: dict[int, tuple[str, str]] = {}
         problems: list[str] = []
@@ -479,12 +498,15 @@ class AttendanceView(TrainingAccess, TownshipBaseView):
         if request.method == "POST":
             self._session(WRITE)
             marks = []
+            everyone_present = bool(request.form.get("all_present"))
             for raw in request.form.getlist("learner"):
                 try:
                     learner_id = int(raw)
                 except ValueError:
                     abort(400)
                 status = request.form.get(f"status-{learner_id}", "")
+                if everyone_present and not status:
+                    status = AttendanceStatus.present.value  # "all present": the unmarked ones
                 reason = request.form.get(f"reason-{learner_id}", "")
                 posted[learner_id] = (status, reason)
                 if status:

@@ -28,11 +28,46 @@ TECHNIQUES = ["马铃薯脱毒种植", "肉羊养殖", "设施蔬菜", "农机�
 
 
 def seed(township: OrgUnit, session) -> None:
-    """Add the demo roster to a township once (skipped when it has learners)."""
+    """Add the demo roster to a township once (skipped when it has learners), and link the
+    demo learner account to a roster entry so that "my study record" shows something."""
     if session.scalar(
         select(TrainingLearner.id).where(TrainingLearner.township_id == township.id).limit(1)
     ):
+        link_demo_learner(township, session)
         return
+    _seed_roster(township, session)
+    link_demo_learner(township, session)
+
+
+def link_demo_learner(township: OrgUnit, session) -> None:
+    """The township's ``training_learner`` users get the first unlinked roster entries
+    (idempotent: an account already linked keeps its entry)."""
+    from core.models import Membership
+
+    accounts = session.scalars(
+        select(Membership.user_id)
+        .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+        .where(OrgUnit.township_id == township.id, Membership.role == "training_learner")
+        .order_by(Membership.user_id)
+    ).all()
+    linked = set(
+        session.scalars(
+            select(TrainingLearner.user_id).where(
+                TrainingLearner.township_id == township.id, TrainingLearner.user_id.is_not(None)
+            )
+        )
+    )
+    free = session.scalars(
+        select(TrainingLearner)
+        .where(TrainingLearner.township_id == township.id, TrainingLearner.user_id.is_(None))
+        .order_by(TrainingLearner.id)
+    ).all()
+    for user_id, learner in zip([a for a in accounts if a not in linked], free, strict=False):
+        learner.user_id = user_id
+    session.flush()
+
+
+def _seed_roster(township: OrgUnit, session) -> None:
     today = township_today(township.id)
     villages = list(
         session.scalars(
