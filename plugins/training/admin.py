@@ -785,7 +785,9 @@ class ImportView(TrainingAccess, TownshipBaseView):
     @expose("/<int:id>/")
     def preview(self, id):
         record = self._record(id)
-        return self.render("training/import_preview.html", record=record)
+        return self.render(
+            "training/import_preview.html", record=record, column_label=imports.column_label
+        )
 
     @expose("/<int:id>/confirm", methods=("POST",))
     def confirm(self, id):
@@ -795,7 +797,9 @@ class ImportView(TrainingAccess, TownshipBaseView):
         except TrainingError as exc:
             for problem in exc.problems:
                 flash(problem, "danger")
-            return self.render("training/import_preview.html", record=record), 400
+            return self.render(
+                "training/import_preview.html", record=record, column_label=imports.column_label
+            ), 400
         flash(_("%(n)s rows imported.", n=count), "success")
         return redirect(url_for(".index", township=record.township_id), 303)
 

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import IO, Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from core.db import db, utcnow
@@ -58,6 +59,27 @@ COLUMNS = {
     "education": ("education", "文化程度", "学历"),
     "joined": ("joined", "joined on", "加入日期", "入册日期"),
 }
+
+#: the sheet's columns as the preview names them
+COLUMN_LABELS = {
+    "name": _l("Name"),
+    "id_number": _l("Resident ID number"),
+    "date": _l("Date"),
+    "hours": _l("Class hours"),
+    "material": _l("Material"),
+    "material_kind": _l("Kind"),
+    "notes": _l("Note characters"),
+    "category": _l("Category"),
+    "village": _l("Village"),
+    "education": _l("Education"),
+    "joined": _l("Joined on"),
+}
+
+
+def column_label(key: str) -> str:
+    """A column of the sheet in words (the preview of bad rows)."""
+    return str(COLUMN_LABELS.get(key, key))
+
 
 CATEGORY_WORDS = {
     "township_cadre": LearnerCategory.township_cadre,

@@ -100,3 +100,29 @@ def test_a_learner_sees_only_their_own_menus(
         "/admin/admin_notifications/",
     }
     assert targets <= allowed, targets - allowed
+
+
+def test_the_import_preview_names_the_columns_in_words(
+    client, staff, officer, training_township, make_learner
+):
+    import io
+
+    from openpyxl import Workbook
+
+    make_learner(training_township, "赵三")
+    book = Workbook()
+    book.active.append(["姓名", "日期", "课时", "学习内容"])
+    book.active.append(["赵三", "2025-03-03", "99", "党章"])
+    data = io.BytesIO()
+    book.save(data)
+    staff.login(officer)
+    response = client.post(
+        f"/admin/training_import/?township={training_township.id}",
+        data={"kind": "hours", "file": (io.BytesIO(data.getvalue()), "hours.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    labels = page_texts(html, "#bad-rows .import-values dt")
+    assert labels == ["Name", "Date", "Class hours", "Material"]
+    assert "hours=" not in " ".join(page_texts(html, "#bad-rows td"))
