@@ -34,7 +34,6 @@ from core.models import Case
 from core.validation import EndAfter
 from plugins.releases import services
 from plugins.releases.models import (
-    CHANNEL_LABELS,
     ArchiveEntry,
     BatchStatus,
     ChecklistEntry,
@@ -691,11 +690,56 @@ class TopicView(ReadOnlyMixin, TownshipModelView):
         ), (400 if error else 200)
 
 
+def preset_of(cron: str) -> tuple[str, dict]:
+    """Which form a crontab fits: ``monthly`` (day N at HH:MM), ``weekly`` (a weekday at
+    HH:MM) or ``cron`` (anything else), with the preset's values."""
+    import re
+
+    fields = (cron or "").split()
+    values = {"day": 1, "weekday": 1, "time": "09:00"}
+    if len(fields) == 5 and fields[0].isdigit() and fields[1].isdigit() and fields[3] == "*":
+        values["time"] = f"{int(fields[1]):02d}:{int(fields[0]):02d}"
+        if re.fullmatch(r"\d{1,2}", fields[2]) and fields[4] == "*" and 1 <= int(fields[2]) <= 28:
+            values["day"] = int(fields[2])
+            return "monthly", values
+        if fields[2] == "*" and re.fullmatch(r"[0-7]", fields[4]):
+            values["weekday"] = int(fields[4]) % 7
+            return "weekly", values
+    return "cron", values
+
+
+def cron_of_preset(form) -> str:
+    """The crontab the plan form describes (presets become a crontab; ``cron`` is as typed).
+    ReleaseError when a preset's day or time is unreadable."""
+    mode = form.get("mode") or "cron"
+    if mode == "cron":
+        return (form.get("cron") or "").strip()
+    raw = form.get("monthly_time" if mode == "monthly" else "weekly_time") or ""
+    try:
+        hour, minute = (int(part) for part in raw.split(":")[:2])
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise services.ReleaseError(_("Give the time as HH:MM.")) from None
+    if mode == "monthly":
+        day = form.get("day", type=int)
+        if day is None or not 1 <= day <= 28:
+            raise services.ReleaseError(_("Choose a day from 1 to 28 (every month has it)."))
+        return f"{minute} {hour} {day} * *"
+    weekday = form.get("weekday", type=int)
+    if weekday is None or not 0 <= weekday <= 6:
+        raise services.ReleaseError(_("Choose a day of the week."))
+    return f"{minute} {hour} * * {weekday}"
+
+
 class PlanView(TownshipBaseView):
-    """The release plan: schedule (crontab in the township's time zone) and channels."""
+    """The release plan: presets (monthly on day N, weekly on a weekday, at HH:MM) or a
+    crontab, in a time zone chosen from a list, the channels; and an urgent release now."""
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
+        from scheduler.triggers import weekday_name
+
         township = self.chosen_township()
         can_edit = township.id in self.township_ids(PLAN)
         plan = services.ensure_plan(township.id)
@@ -706,15 +750,19 @@ class PlanView(TownshipBaseView):
             list(plan.channels),
             plan.active,
         )
+        mode, preset = preset_of(cron)
         preview, error, status = [], None, 200
         if request.method == "POST":
             if not can_edit:
                 abort(403)
-            cron = (request.form.get("cron") or "").strip()
+            mode = request.form.get("mode") or "cron"
             timezone = (request.form.get("timezone") or "").strip() or township.timezone
             channels = request.form.getlist("channels")
             active = request.form.get("active") == "1"
             try:
+                cron = cron_of_preset(request.form)
+                if mode != "cron":
+                    preset = preset_of(cron)[1]
                 preview = services.check_schedule(cron, timezone)
                 if "save" in request.form:
                     before = {
@@ -746,20 +794,50 @@ class PlanView(TownshipBaseView):
                 db.session.rollback()
         else:
             preview = services.next_release_times(township.id)
+        from zoneinfo import ZoneInfo
+
         return self.render(
             "releases/admin/plan.html",
             township=township,
             townships=township_choices(self.township_ids()),
             plan=plan,
             cron=cron,
+            mode=mode,
+            preset=preset,
+            weekdays=[(n, weekday_name(n)) for n in (1, 2, 3, 4, 5, 6, 0)],
             timezone=timezone,
             channels=channels,
             active=active,
             preview=preview,
             error=error,
             can_edit=can_edit,
-            all_channels=[(c.value, CHANNEL_LABELS[c]) for c in ReleaseChannel],
+            all_channels=[(c.value, c.label) for c in ReleaseChannel],
+            approved_waiting=services.approved_waiting(township.id),
+            zone_of=lambda name: (
+                ZoneInfo(name) if name in dict(clock.zone_choices()) else clock.zone(None)
+            ),
         ), status
+
+    @expose("/release-now", methods=("POST",))
+    def release_now(self):
+        """An urgent release: a batch now, published by the same once-only task."""
+        township = self.chosen_township(PLAN)
+        try:
+            batch_id = services.release_now(township.id, by=current_user._get_current_object())
+        except services.ReleaseError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return redirect(url_for(".index", township=township.id), 303)
+        record_audit(
+            "create",
+            "ReleaseBatch",
+            batch_id,
+            township_id=township.id,
+            after={"urgent": True},
+        )
+        db.session.commit()
+        flash(_("The urgent release is on its way; it appears under Release batches."), "success")
+        return redirect(url_for("releases_batches.index_view"), 303)
 
 
 class ChecklistView(TownshipBaseView):

@@ -500,6 +500,46 @@ def due_sweep(now: datetime | None = None, township_ids: list[int] | None = None
     return created
 
 
+def approved_waiting(township_id: int) -> int:
+    """How many approved products wait for the next release (one query)."""
+    return (
+        db.session.scalar(
+            select(func.count(Product.id)).where(
+                Product.township_id == township_id, Product.status == ProductStatus.approved
+            )
+        )
+        or 0
+    )
+
+
+def release_now(township_id: int, by: User | None = None, now: datetime | None = None) -> int:
+    """An urgent one-off release: a batch scheduled for now through the same path as the
+    due sweep (a row unique per township and time, then the durable ``releases.publish``
+    task, which publishes once); commits. Refused when nothing approved is waiting."""
+    if not approved_waiting(township_id):
+        raise ReleaseError(_("No approved product is waiting: approve one first."))
+    plan = ensure_plan(township_id)
+    now = now or utcnow()
+    batch_id = _insert_batch(
+        {
+            "township_id": township_id,
+            "scheduled_for": now,
+            "first_scheduled_for": now,
+            "fire_times": 1,
+            "status": BatchStatus.pending,
+            "channels": list(plan.channels or []),
+            "created_at": now,
+            "product_count": 0,
+            "empty": False,
+        }
+    )
+    if batch_id is None:
+        raise ReleaseError(_("A release was started this very moment; look at the batches."))
+    enqueue("releases.publish", f"releases-publish:{batch_id}", batch_id=batch_id)
+    db.session.commit()
+    return batch_id
+
+
 def publish_batch(batch_id: int, now: datetime | None = None) -> bool:
     """Publish every approved product of the batch's township, once. Does not commit.
 
