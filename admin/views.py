@@ -38,6 +38,7 @@ from admin.formatting import (
     TYPE_FORMATTERS,
     LabelledFilterConverter,
     LabelledModelConverter,
+    add_column_checks,
 )
 from core.access import township_ids_with, visible_township_ids
 from core.db import db
@@ -391,6 +392,12 @@ class TownshipModelView(LeanListMixin, SecureViewMixin, ModelView):
             context, model, name, column_formatters, column_type_formatters
         )
 
+    def get_export_value(self, model, name):
+        """Exported cells never start a formula (core.spreadsheets)."""
+        from core.spreadsheets import safe_cell
+
+        return safe_cell(super().get_export_value(model, name))
+
     # -- the township field -------------------------------------------------
     def scaffold_form(self):
         """The model's form, with the township as a choice among the user's townships.
@@ -400,6 +407,7 @@ class TownshipModelView(LeanListMixin, SecureViewMixin, ModelView):
         request, so a township the user may not write to is "not a valid choice".
         """
         form_class = super().scaffold_form()
+        add_column_checks(form_class, self.model)
         if hasattr(form_class, "township"):
             delattr(form_class, "township")
         if self.township_attr == "township_id" and not hasattr(form_class, "township_id"):
