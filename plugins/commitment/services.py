@@ -493,7 +493,7 @@ def quota_report(
     township_id: int, year: int, today: date | None = None, user_ids: list[int] | None = None
 ) -> QuotaReport:
     """Matters handled per person in ``year`` against the quota (see the module docstring for
-    the rules). Four queries whatever the number of people: the grants, the staff and their
+    the rules). At most four queries whatever the number of people: the grants, the staff and their
     roles, the policies, the closed cases with their resolution."""
     today = today or clock.today(township_id)
     leader_roles, cadre_roles = _quota_roles(township_id)

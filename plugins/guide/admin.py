@@ -137,6 +137,19 @@ def _fee(view, context, model, name):
     return _("Free") if value == 0 else _("%(n)s yuan", n=value)
 
 
+def _name_with_register_link(matter) -> Markup:
+    """The matter's name, and a link to register a case from it for those who may."""
+    from core.access import can
+
+    if not matter.published or not can(current_user, REGISTER, matter.township_id):
+        return Markup("{}").format(matter.name)
+    return Markup('{} <a class="small register-link" href="{}">{}</a>').format(
+        matter.name,
+        url_for("guide_register.index", township=matter.township_id, matter=matter.id),
+        _("Register a case"),
+    )
+
+
 def _amount(view, context, model, name):
     return _("%(n)s yuan", n=yuan(model.amount_fen))
 
@@ -246,9 +259,7 @@ class MatterView(GuideModelView):
         "case_kind": _kind,
         "limit": _limit,
         "fee_standard_fen": _fee,
-        "name": lambda v, c, m, n: Markup(
-            '{} <a class="small register-link" href="{}">{}</a>'
-        ).format(m.name, url_for("guide_register.index", matter=m.id), _("Register a case")),
+        "name": lambda v, c, m, n: _name_with_register_link(m),
     }
     column_formatters_detail = {
         "case_kind": _kind,

@@ -46,3 +46,12 @@ def closed_case(db, commitment_township, clerk):
         return case
 
     return _make
+
+
+@pytest.fixture
+def forget_zones():
+    """Township ids come back in the next test: forget the zones cached for them."""
+    from core import clock
+
+    yield
+    clock.forget()

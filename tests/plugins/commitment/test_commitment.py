@@ -344,7 +344,7 @@ def test_every_commitment_admin_page_reads_in_chinese_with_demo_data(app, client
 
 
 def test_a_zone_with_daylight_saving_is_counted_case_by_case(
-    db, commitment_township, leader, closed_case
+    forget_zones, db, commitment_township, leader, closed_case
 ):
     from zoneinfo import ZoneInfo
 

@@ -50,3 +50,12 @@ def make_matter(db, guide_township, station) -> Callable:
         return matter
 
     return _make
+
+
+@pytest.fixture
+def forget_zones():
+    """Township ids come back in the next test: forget the zones cached for them."""
+    from core import clock
+
+    yield
+    clock.forget()
