@@ -58,6 +58,7 @@ SKIP_REASON_LABELS = {
     "max_instances": _l("The previous run was still going (maximum running instances reached)"),
     "takeover": _l("The scheduler that owed it stopped before firing it"),
     "no_actor": _l("The job is no longer declared by any plugin"),
+    "failed": _l("Firing it failed (the database or the broker was away)"),
 }
 
 

@@ -194,8 +194,8 @@ class Heartbeat:
         while not self._stop.is_set():
             try:
                 beat(self.app, self.role, self.started_at)
-            except Exception:  # the database may be away for a while: try again later
-                log.warning("heartbeat of %s could not be written", self.role, exc_info=True)
+            except Exception as exc:  # the database may be away (or not migrated yet)
+                log.warning("heartbeat of %s could not be written: %s", self.role, exc)
             self._stop.wait(self.interval)
 
     def stop(self) -> None:

@@ -177,8 +177,9 @@ COALESCED = "coalesced"  # several due times were owed at once; only the latest 
 MAX_INSTANCES = "max_instances"  # the previous run of the job was still going
 LOST_IN_TAKEOVER = "takeover"  # the scheduler that owed it stopped before firing it
 NO_ACTOR = "no_actor"  # the job or its actor is no longer declared
+FAILED = "failed"  # firing it failed (the database was away): recorded once it is back
 
-SKIP_REASONS = (MISSED, COALESCED, MAX_INSTANCES, LOST_IN_TAKEOVER, NO_ACTOR)
+SKIP_REASONS = (MISSED, COALESCED, MAX_INSTANCES, LOST_IN_TAKEOVER, NO_ACTOR, FAILED)
 
 
 def skip_reason(message: str | None) -> str | None:
@@ -197,12 +198,13 @@ def _insert_run_once(values: dict) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = db.session.execute(
+    inserted = db.session.scalar(
         insert(JobRun)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["job_id", "scheduled_for"])
+        .returning(JobRun.id)
     )
-    return result.rowcount == 1
+    return inserted is not None
 
 
 def record_skipped(
@@ -273,6 +275,17 @@ def last_runs(job_ids: list[str] | None = None) -> dict[str, datetime]:
     if job_ids is not None:
         query = query.where(JobRun.job_id.in_(job_ids))
     return {job_id: last for job_id, last in db.session.execute(query).all() if last is not None}
+
+
+def has_run(app, job_id: str, due: datetime) -> bool:
+    """Whether the due time has a run row (False when the database cannot say)."""
+    with app.app_context():
+        try:
+            return _already_ran(job_id, due)
+        except Exception:
+            return False
+        finally:
+            db.session.remove()
 
 
 def recorded_due_times(job_id: str, first: datetime, last: datetime) -> set[datetime]:

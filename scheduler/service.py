@@ -267,7 +267,7 @@ class FiringExecutor(ThreadPoolExecutor):
     and records due times that passed their misfire grace time.
     """
 
-    def __init__(self, service: SchedulerService, max_workers: int = 4):
+    def __init__(self, service: SchedulerService, max_workers: int = 8):
         super().__init__(max_workers)
         self.service = service
 
@@ -338,6 +338,7 @@ class FiringExecutor(ThreadPoolExecutor):
                 job.func(*job.args, scheduled_for=run_time, service=self.service, **job.kwargs)
             except Exception as exc:
                 log.exception("job %s raised", job.id)
+                self.service.unrecorded(job.id, run_time, exc)
                 events.append(
                     JobExecutionEvent(EVENT_JOB_ERROR, job.id, alias, run_time, exception=exc)
                 )
@@ -388,6 +389,8 @@ class SchedulerService:
         self._last_audit = 0.0
         self._coalesce: dict[str, bool] = {}
         self._audited: dict[str, datetime] = {}
+        self._lease_lost = threading.Event()
+        self._unrecorded: list[tuple[str, datetime, str]] = []
         self._lock = threading.RLock()
 
     @property
@@ -407,6 +410,8 @@ class SchedulerService:
     def run(self) -> None:
         """Run until :meth:`stop` (or a signal handler calling :meth:`request_stop`)."""
         log.info("scheduler %s: standby until it holds the lease", self.holder)
+        keeper = threading.Thread(target=self._keep_lease, name="township-lease", daemon=True)
+        keeper.start()
         try:
             while not self._stop.is_set():
                 # a fresh app context per step: what an app context remembers (cached
@@ -459,11 +464,11 @@ class SchedulerService:
                 if self.lease.acquire():
                     self._activate()
             return
-        if now - self._last_renew >= self.renew_seconds:
-            self._last_renew = now
-            if not self.lease.renew():
-                self._deactivate("lost the lease", wait=False)
-                return
+        if self._lease_lost.is_set():
+            self._lease_lost.clear()
+            self._deactivate("lost the lease", wait=False)
+            return
+        self._record_unrecorded()
         if now - self._last_poll >= self.poll_seconds:
             self.sync()
         if now - self._last_audit >= AUDIT_SECONDS:
@@ -474,6 +479,41 @@ class SchedulerService:
             pruned = runner.prune_runs()
             if pruned:
                 log.info("deleted %d job run(s) older than %d days", pruned, runner.RUNS_KEPT_DAYS)
+
+    def _keep_lease(self) -> None:
+        """Renew the lease every third of its length, in a thread of its own, so that a
+        long sync (thousands of plan triggers) or audit never lets it lapse."""
+        while not self._stop.wait(self.renew_seconds):
+            if not self.active or self._lease_lost.is_set():
+                continue
+            with self.app.app_context():
+                try:
+                    renewed = self.lease.renew()
+                except Exception:
+                    log.exception("scheduler %s: the lease could not be renewed", self.holder)
+                    renewed = False
+                finally:
+                    with contextlib.suppress(Exception):
+                        db.session.remove()
+            if not renewed and self.active:
+                self._lease_lost.set()
+
+    def unrecorded(self, job_id: str, due: datetime, exc: BaseException) -> None:
+        """A due time whose firing failed (the database or the broker was away): it is
+        recorded as skipped, with the error, as soon as the database answers."""
+        with self._lock:
+            self._unrecorded.append((job_id, due, repr(exc)[:500]))
+
+    def _record_unrecorded(self) -> None:
+        with self._lock:
+            pending, self._unrecorded = self._unrecorded, []
+        for job_id, due, error in pending:
+            outcome = runner.record_skipped(
+                job_id, due, runner.FAILED, f"firing failed: {error}", service=self
+            )
+            if outcome is None and self.active and not runner.has_run(self.app, job_id, due):
+                with self._lock:  # the database is still away: try again next step
+                    self._unrecorded.append((job_id, due, error))
 
     def _activate(self) -> None:
         log.info("scheduler %s: took the lease; scheduling jobs", self.holder)
@@ -591,8 +631,9 @@ class SchedulerService:
         now = utcnow()
         recorded = 0
         for job in jobs:
-            after = self._audited.get(job.id) if periodic else None
-            after = after or last.get(job.id)
+            # from where the last audit stopped (holes before the last run row, left by a
+            # failed firing, are found too), else from the job's last recorded due time
+            after = self._audited.get(job.id) or last.get(job.id)
             if after is None:
                 continue
             before = job.next_run_time

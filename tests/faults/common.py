@@ -235,15 +235,24 @@ class RabbitNode:
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
 
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["rabbitmq-server"],
-            env=self.env,
-            stdout=(self.workdir / "server.out").open("a"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_for(lambda: self._ready(), 120, 0.5, what=f"RabbitMQ node {self.node}")
+    def start(self, attempts: int = 3) -> None:
+        """Start the node; a start racing the previous node's shutdown is tried again."""
+        for attempt in range(1, attempts + 1):
+            self.proc = subprocess.Popen(
+                ["rabbitmq-server"],
+                env=self.env,
+                stdout=(self.workdir / "server.out").open("a"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                wait_for(lambda: self._ready(), 120, 0.5, what=f"RabbitMQ node {self.node}")
+                return
+            except RuntimeError:
+                if attempt == attempts:
+                    raise
+                print(f"   (RabbitMQ node {self.node} did not start; trying again)", flush=True)
+                time.sleep(5)
 
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
@@ -290,8 +299,10 @@ def own_broker(kind: str, name: str):
     try:
         with server:
             yield server
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    except BaseException:
+        print(f"   (the broker's files are kept in {workdir})", flush=True)
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------
