@@ -258,6 +258,7 @@ def _install_events() -> None:
     event.listen(Session, "after_flush_postexec", _after_flush_postexec)
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_rollback", _after_rollback)
+    event.listen(Session, "after_soft_rollback", _after_soft_rollback)
     event.listen(Engine, "after_execute", _after_execute)
     event.listen(Pool, "checkin", _on_checkin)
     _events_installed = True
@@ -272,7 +273,7 @@ def _touched_by(obj) -> list[tuple[int | None, str]]:
 
 
 def _before_flush(session, flush_context, instances) -> None:
-    session.info["township_flush_token"] = _flushing.set(True)
+    _flushing.set(True)
 
 
 def _after_flush(session, flush_context) -> None:
@@ -284,12 +285,11 @@ def _after_flush(session, flush_context) -> None:
 
 
 def _after_flush_postexec(session, flush_context) -> None:
-    token = session.info.pop("township_flush_token", None)
-    if token is not None:
-        try:
-            _flushing.reset(token)
-        except ValueError:  # reset from another context: just clear it
-            _flushing.set(False)
+    _flushing.set(False)
+
+
+def _after_soft_rollback(session, previous_transaction) -> None:
+    _flushing.set(False)  # a flush that failed never reaches after_flush_postexec
 
 
 def _after_commit(session) -> None:

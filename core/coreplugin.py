@@ -142,9 +142,10 @@ def township_jobs():
 
 @hookimpl
 def township_actors():
-    from core import deadlines, notifications
+    from core import deadlines, notifications, tasks
 
     return [
+        tasks.run_tasks,
         notifications.send_email,
         deadlines.case_reminder,
         deadlines.deadline_sweep_job,

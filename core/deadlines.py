@@ -18,13 +18,13 @@ from core.institutions import enabled_hook
 from core.models import OPEN_STATUSES, Case, Membership, User
 from core.notifications import notify
 from core.policies import get_policy
-from core.tasks import actor, enqueue
+from core.tasks import actor
 
 log = logging.getLogger(__name__)
 
 
 #: cases handled per transaction by the sweep (memory stays flat whatever the total)
-SWEEP_BATCH = 500
+SWEEP_BATCH = 2000
 
 
 def due_soon_limit(calendar: WorkingCalendar, today: date, working_days: int) -> date:
@@ -43,11 +43,16 @@ def sweep_deadlines(today: date | None = None) -> int:
     not been reminded for its current due date. Returns how many were recorded.
 
     Each township is swept with its own today (its time zone), its own calendar and
-    threshold, computed once; SQL selects only the cases whose reminder is owed, a
-    batch at a time, so neither time nor memory grows with the open cases that are
-    on time or already reminded. ``today`` (tests) overrides every township's today.
+    threshold, computed once. Per batch of :data:`SWEEP_BATCH` owed cases, one
+    UPDATE marks them reminded for their due date and returns them, and one INSERT
+    records their tasks (``core.tasks.enqueue_many``: one key per case and due date,
+    so a reminder is recorded once however often the sweep runs), then the batch
+    commits. SQL selects only the cases whose reminder is owed, so neither time nor
+    memory grows with the open cases that are on time or already reminded.
+    ``today`` (tests) overrides every township's today.
     """
     from core import clock
+    from core.tasks import enqueue_many
 
     count = 0
     open_with_due = and_(Case.status.in_(OPEN_STATUSES), Case.due_on.is_not(None))
@@ -60,11 +65,7 @@ def sweep_deadlines(today: date | None = None) -> int:
         limit = due_soon_limit(calendar, day, int(get_policy(tid, "core.due_soon_working_days")))
         in_township = and_(open_with_due, Case.township_id == tid)
         owed = (
-            (
-                "overdue",
-                Case.overdue_reminded_for,
-                and_(Case.due_on < day),
-            ),
+            ("overdue", Case.overdue_reminded_for, Case.due_on < day),
             (
                 "due_soon",
                 Case.due_soon_reminded_for,
@@ -72,10 +73,11 @@ def sweep_deadlines(today: date | None = None) -> int:
             ),
         )
         for kind, reminded, window in owed:
+            prefix = "case-overdue" if kind == "overdue" else "case-due-soon"
             last_id = 0
             while True:
-                rows = db.session.execute(
-                    select(Case.id, Case.due_on)
+                batch = (
+                    select(Case.id)
                     .where(
                         in_township,
                         window,
@@ -84,26 +86,28 @@ def sweep_deadlines(today: date | None = None) -> int:
                     )
                     .order_by(Case.id)
                     .limit(SWEEP_BATCH)
+                )
+                rows = db.session.execute(
+                    update(Case)
+                    .where(Case.id.in_(batch.scalar_subquery()))
+                    .values({reminded.key: Case.due_on})
+                    .returning(Case.id, Case.due_on)
+                    .execution_options(synchronize_session=False)
                 ).all()
                 if not rows:
                     break
-                for case_id, due_on in rows:
-                    db.session.execute(
-                        update(Case)
-                        .where(Case.id == case_id)
-                        .values({reminded.key: due_on})
-                        .execution_options(synchronize_session=False)
-                    )
-                    prefix = "case-overdue" if kind == "overdue" else "case-due-soon"
-                    enqueue(
-                        "core.case_reminder",
-                        f"{prefix}:{case_id}:{due_on}",
-                        case_id=case_id,
-                        kind=kind,
-                        due_on=due_on.isoformat(),
-                    )
-                    count += 1
-                last_id = rows[-1][0]
+                enqueue_many(
+                    "core.case_reminder",
+                    [
+                        (
+                            f"{prefix}:{case_id}:{due_on}",
+                            {"case_id": case_id, "kind": kind, "due_on": due_on.isoformat()},
+                        )
+                        for case_id, due_on in rows
+                    ],
+                )
+                count += len(rows)
+                last_id = max(case_id for case_id, _ in rows)
                 db.session.commit()
     db.session.commit()
     return count

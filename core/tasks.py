@@ -52,7 +52,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -355,6 +355,122 @@ def enqueue(actor_name: str, key: str, *, send: bool = True, **args: Any) -> Tas
         pending = db.session().info.setdefault("township_send_after_commit", [])
         pending.append((lazy.actor, task_id))
     return db.session.get(TaskRecord, task_id)
+
+
+#: durable tasks recorded in bulk are nudged this many at a time (one message each)
+BULK_NUDGE_SIZE = 500
+
+
+def enqueue_many(actor_name: str, items: list[tuple[str, dict[str, Any]]]) -> int:
+    """Record many durable tasks of one actor at once: ``[(key, args), ...]``.
+
+    One INSERT ... ON CONFLICT DO NOTHING per call (a key that exists already is
+    skipped, so each key is still done once), in the caller's transaction. After
+    the commit, one ``core.run_tasks`` message per :data:`BULK_NUDGE_SIZE` new rows
+    runs them in turn, each in its own transaction with the same conditional
+    UPDATE as a single task; a lost nudge is covered by :func:`resend_due`, which
+    sends every row still pending on its own. Returns how many rows were new.
+    """
+    lazy = current_app.extensions["township"].actors.get(actor_name)
+    if lazy is None:
+        raise KeyError(f"no actor called {actor_name!r}")
+    if not lazy.durable:
+        raise ValueError(f"{actor_name} is not durable: send it with .send()")
+    if not items:
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        ids = _insert_many_postgresql(actor_name, lazy.queue_name, items)
+    else:
+        ids = _insert_many(actor_name, lazy.queue_name, items)
+    nudge = current_app.extensions["township"].actors.get("core.run_tasks")
+    if ids and nudge is not None:
+        pending = db.session().info.setdefault("township_send_after_commit", [])
+        for start in range(0, len(ids), BULK_NUDGE_SIZE):
+            pending.append((nudge.actor, sorted(ids[start : start + BULK_NUDGE_SIZE])))
+    return len(ids)
+
+
+def _insert_many_postgresql(
+    actor_name: str, queue_name: str, items: list[tuple[str, dict[str, Any]]]
+) -> list[int]:
+    """One INSERT ... SELECT FROM json_to_recordset(:rows): a single JSON parameter
+    however many rows (a statement with a parameter per value costs more to build and
+    send than to run)."""
+    import json
+
+    from sqlalchemy import text
+
+    statement = text(
+        "INSERT INTO core_task (actor_name, queue_name, key, args, status, attempts, created_at) "
+        "SELECT :actor_name, :queue_name, t.k, t.a, :status, 0, :created_at "
+        "FROM json_to_recordset(CAST(:rows AS json)) AS t(k text, a json) "
+        "ON CONFLICT (key) DO NOTHING RETURNING id"
+    )
+    created = utcnow().astimezone(UTC).replace(tzinfo=None)  # the UTC column stores naive UTC
+    rows = json.dumps([{"k": key, "a": args} for key, args in items], ensure_ascii=False)
+    return list(
+        db.session.scalars(
+            statement,
+            {
+                "actor_name": actor_name,
+                "queue_name": queue_name,
+                "status": TaskStatus.pending.value,
+                "created_at": created,
+                "rows": rows,
+            },
+        )
+    )
+
+
+def _insert_many(
+    actor_name: str, queue_name: str, items: list[tuple[str, dict[str, Any]]]
+) -> list[int]:
+    """The portable INSERT ... ON CONFLICT DO NOTHING, executed for many rows (SQLite)."""
+    from sqlalchemy.dialects.sqlite import insert
+
+    now = utcnow()
+    rows = [
+        {
+            "actor_name": actor_name,
+            "queue_name": queue_name,
+            "key": key,
+            "args": args,
+            "status": TaskStatus.pending,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for key, args in items
+    ]
+    statement = (
+        insert(TaskRecord.__table__)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(TaskRecord.__table__.c.id)
+    )
+    return list(db.session.connection().execute(statement, rows).scalars())
+
+
+@actor("core.run_tasks", queue_name="core", durable=False, max_retries=0)
+def run_tasks(task_ids: list[int]) -> None:
+    """Run durable tasks recorded in bulk (:func:`enqueue_many`), one transaction each.
+
+    A task that fails is recorded as failed once more and left to dramatiq's
+    retries of a single message sent by the resend sweep; the others go on.
+    """
+    actors = current_app.extensions["township"].actors
+    names = dict(
+        db.session.execute(
+            select(TaskRecord.id, TaskRecord.actor_name).where(TaskRecord.id.in_(task_ids))
+        ).all()
+    )
+    db.session.rollback()
+    for task_id in task_ids:
+        lazy = actors.get(names.get(task_id, ""))
+        if lazy is None or not lazy.durable:
+            continue
+        try:
+            _run_durable(lazy.fn, lazy.actor_name, task_id, lazy.max_attempts)
+        except Exception:  # recorded on the row by _run_durable; the sweep sends it again
+            log.exception("task %s (%s) failed in a bulk run", task_id, lazy.actor_name)
 
 
 def _flush_sends(session) -> None:
