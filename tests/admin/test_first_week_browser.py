@@ -100,3 +100,33 @@ def test_a_clerk_registers_a_case_with_the_lookup_and_prints_the_receipt(
     assert "开具低保证明" in compact  # the matter, printed for the citizen who brought it
     assert township.name in compact
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1  # one A5 sheet
+
+
+@pytest.mark.slow
+def test_the_dashboard_reads_on_a_phone(browser_page, db, township, clerk, make_case):
+    """360 px wide: each figure's caption on one line, the inbox table scrolls sideways
+    instead of breaking words into one character per line."""
+    from datetime import timedelta
+
+    from core import clock
+
+    for days in range(3):
+        make_case(township, clerk, handler=clerk, due_on=clock.today() - timedelta(days=days))
+    page = browser_page
+    page.set_viewport_size({"width": 360, "height": 740})
+    _sign_in(page, clerk)
+    _shot(page, "phone")
+    line = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.figure-caption')).lineHeight)"
+    )
+    heights = page.evaluate(
+        "Array.from(document.querySelectorAll('.figure-caption'))"
+        ".map(e => e.getBoundingClientRect().height)"
+    )
+    assert heights and all(h < 1.5 * line for h in heights), heights
+    cells = page.evaluate(
+        "Array.from(document.querySelectorAll('#inbox-panel td'))"
+        ".map(e => e.getBoundingClientRect().height)"
+    )
+    assert max(cells) < 3 * line, cells
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
