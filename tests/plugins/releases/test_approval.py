@@ -176,3 +176,18 @@ def test_the_releases_pages_read_in_chinese(client, staff, db, officer, leader, 
     findings, pages = crawl_admin(client, only="/admin/releases_")
     assert pages >= 15
     assert findings == [], "\n".join(findings)
+
+
+def test_the_one_lookup_finds_a_topic_request_and_prints_its_receipt(client, db, enabled, officer):
+    from plugins.releases import services as release_services
+
+    request = release_services.submit_topic_request(enabled, "低保名单公开")
+    html = client.get(f"/lookup?receipt={request.receipt_no}").get_data(as_text=True)
+    assert request.receipt_no in page_text(html, "#receipt-no")
+    assert "低保名单公开" in html and str(request.due_on) in page_text(html, "#case-due-on")
+    printed = client.get(f"/receipt/{request.receipt_no}")
+    assert printed.status_code == 200
+    assert enabled.name in page_text(printed.get_data(as_text=True), ".receipt-township")
+    release_services.answer_topic_request(request, officer, decline_reason="涉及个人隐私")
+    html = client.get(f"/lookup?receipt={request.receipt_no}").get_data(as_text=True)
+    assert "涉及个人隐私" in page_text(html, "#receipt-answer")
