@@ -84,9 +84,9 @@ def main() -> None:
     reset(args.url, args.redis)
     print("deadline sweep (core.deadlines.sweep_deadlines), each run in a fresh process:")
     for label, days in (("first (all owed)", 0), ("same day again", 0), ("next day", 1)):
+        command = [sys.executable, __file__, "--url", args.url, "--redis", args.redis]
         out = subprocess.run(
-            [sys.executable, __file__, "--url", args.url, "--redis", args.redis]
-            + ["--child", str(days)],
+            [*command, "--child", f"{days}"],
             capture_output=True,
             text=True,
             check=True,

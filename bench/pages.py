@@ -66,8 +66,8 @@ INBOX_PAGE = Page("inbox, page 1", "/admin/admin_inbox/", user="county")
 
 
 def seed_releases(ctx) -> None:
-    """Per township: 300 collected items, 300 products (200 published in 10 batches),
-    100 disclosures, 100 topic requests, the archive of each batch."""
+    """Per township: 300 collected items, 500 products (200 published in 10 batches, 200
+    waiting for approval), 100 disclosures, 200 open topic requests, the archive."""
     from sqlalchemy import select
 
     from bench.seed import insert_rows, utc
@@ -119,8 +119,9 @@ def seed_releases(ctx) -> None:
         )
         body = "<p>" + "葡萄防霜冻技术要点：覆膜、熏烟、灌水。" * 10 + "</p>"
         products = []
-        for i in range(300):
+        for i in range(500):
             published = i < 200
+            submitted = i >= 300  # 200 waiting for a leader (the inbox)
             at = utc(ctx.today - timedelta(days=i % 300))
             products.append(
                 {
@@ -128,7 +129,9 @@ def seed_releases(ctx) -> None:
                     "title": f"第{i}期 致富信息",
                     "audience": "葡萄种植户",
                     "body": body,
-                    "status": m.ProductStatus.published if published else m.ProductStatus.draft,
+                    "status": m.ProductStatus.published
+                    if published
+                    else (m.ProductStatus.submitted if submitted else m.ProductStatus.draft),
                     "approved_by_id": officer if published else None,
                     "approved_at": at if published else None,
                     "batch_id": batch_ids[i % 10] if published else None,
@@ -199,7 +202,7 @@ def seed_releases(ctx) -> None:
                     "answer": "",
                     "created_at": ctx.now,
                 }
-                for i in range(100)
+                for i in range(200)
             ],
         )
     first = ctx.township_ids[0]

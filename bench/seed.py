@@ -13,12 +13,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-SEED_VERSION = "4"
+SEED_VERSION = "5"
 TOWNSHIPS = 10
 CASES = 100_000
 PEOPLE_PER_TOWNSHIP = 2_000
 HANDLERS_PER_TOWNSHIP = 20
 AUDIT_PER_TOWNSHIP = 2_000
+#: the county administrator's inbox: overdue cases handled and extensions to decide, per
+#: township (with the releases' products to approve and topics to answer: 10,000 items)
+INBOX_CASES_PER_TOWNSHIP = 400
+INBOX_EXTENSIONS_PER_TOWNSHIP = 200
 PASSWORD = "bench-password"
 CHUNK = 5_000
 
@@ -104,7 +108,7 @@ def _write_seed(seeded: Seeded) -> None:
 
 def seed(app, plugin_seeders, *, log=print) -> Seeded:
     """Seed everything (inside ``app``'s context); returns what was seeded."""
-    from sqlalchemy import select, text
+    from sqlalchemy import select, text, update
 
     from core import clock
     from core.auth import hash_password
@@ -114,6 +118,7 @@ def seed(app, plugin_seeders, *, log=print) -> Seeded:
         OPEN_STATUSES,
         AuditEvent,
         Case,
+        ExtensionRequest,
         LimitUnit,
         Membership,
         Notification,
@@ -300,6 +305,36 @@ def seed(app, plugin_seeders, *, log=print) -> Seeded:
     seeded.receipt_no = cases[17]["receipt_no"]
     del cases
     log(f"  {CASES} cases in {time.perf_counter() - started:.1f} s")
+
+    # the county administrator's inbox (issue 11): overdue cases handled, extensions to decide
+    county_admin = ids["bench-county"]
+    for t in townships:
+        overdue = list(
+            db.session.scalars(
+                select(Case.id)
+                .where(Case.township_id == t.id, Case.due_on < today)
+                .order_by(Case.id)
+                .limit(INBOX_CASES_PER_TOWNSHIP + INBOX_EXTENSIONS_PER_TOWNSHIP)
+            )
+        )
+        db.session.execute(
+            update(Case)
+            .where(Case.id.in_(overdue[:INBOX_CASES_PER_TOWNSHIP]))
+            .values(handler_id=county_admin)
+        )
+        insert_rows(
+            ExtensionRequest,
+            [
+                {
+                    "case_id": case_id,
+                    "requested_by_id": clerk_ids[t.id],
+                    "requested_at": now,
+                    "amount": 10,
+                    "reason": "需要实地调查",
+                }
+                for case_id in overdue[INBOX_CASES_PER_TOWNSHIP:]
+            ],
+        )
 
     audits = [
         {

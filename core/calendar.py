@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import chinese_calendar
-import holidays as holidays_lib
 from sqlalchemy import select
 
 from core.db import db
@@ -52,6 +51,8 @@ class DueDate:
 
 @functools.lru_cache(maxsize=16)
 def _fallback_holidays(year: int) -> dict[date, str]:
+    import holidays as holidays_lib  # only for years chinese-calendar does not know (slow import)
+
     return dict(holidays_lib.China(years=year))
 
 

@@ -542,6 +542,7 @@ def _run_durable(
     args = dict(record.args)
     try:
         fn(**args)
+        _commit_without_waiting_for_disk()
         done = db.session.execute(
             update(TaskRecord)
             .where(TaskRecord.id == task_id, TaskRecord.status == TaskStatus.pending)
@@ -558,6 +559,20 @@ def _run_durable(
         db.session.rollback()
         _record_failure(actor_name, task_id, exc, max_attempts)
         raise
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """PostgreSQL: this transaction's commit does not wait for the disk flush.
+
+    Safe for durable tasks: the work and the "done" mark commit together, so a crash
+    that loses the last commits (a fraction of a second of them) loses both, the row
+    is still pending and the resend sweep runs the task again. It saves the wait for
+    the flush on every task.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def _record_failure(actor_name: str, task_id: int, exc: BaseException, max_attempts: int) -> None:

@@ -42,7 +42,8 @@ def _plain_field(column):
     if kind == "bool":
         return models.BooleanField(null=null)
     if kind == "json":
-        return models.JSONField(null=null)
+        # psycopg hands json columns over decoded; Django's JSONField would decode again
+        return models.TextField(null=null)
     return models.TextField(null=null)
 
 
