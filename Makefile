@@ -70,8 +70,14 @@ babel-plugins: $(VENV)/.installed-test
 	  $(BIN)/pybabel compile -q -d $$dir/translations; \
 	done
 
+## Benchmarks (not in CI): the pages side by side with hello-world and Django's admin under
+## wrk, the deadline sweep, the inbox, the task path, create_app (bench/run.py, its own
+## PostgreSQL database bench_perf), then each institution's own script in bench/.
 bench: $(VENV)/.installed-test
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	@for f in bench/*.py; do case $$f in \
+	  bench/run.py|bench/common.py|bench/seed.py|bench/pages.py|bench/wsgi.py|bench/measure_*) ;; \
+	  *) echo "== $$f"; $(BIN)/python $$f ;; esac; done
 
 ## The fault suite (tests/faults/): real processes, PostgreSQL, a Redis and a RabbitMQ of its
 ## own; FAULT_REPS=100 by default (about two hours), CI runs FAULT_REPS=2.
