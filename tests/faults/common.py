@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import random
 import shutil
@@ -55,9 +56,23 @@ def brokers(choice: str) -> list[str]:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the kernel's ephemeral range (32768 and up on Linux), so that no
+    client connection takes it over while a broker of ours is stopped."""
+    for _ in range(1000):
+        port = random.randint(20_000, 32_000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        try:  # RabbitMQ listens on "::" too (where the machine has IPv6)
+            with socket.socket(socket.AF_INET6) as sock:
+                sock.bind(("::", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                continue
+        return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def wait_for(
@@ -238,6 +253,9 @@ class RabbitNode:
     def start(self, attempts: int = 3) -> None:
         """Start the node; a start racing the previous node's shutdown is tried again."""
         for attempt in range(1, attempts + 1):
+            # the Erlang distribution port is picked afresh each time: a free port chosen
+            # earlier may have become some client's ephemeral port while the node was down
+            self.env["RABBITMQ_DIST_PORT"] = str(free_port())
             self.proc = subprocess.Popen(
                 ["rabbitmq-server"],
                 env=self.env,
