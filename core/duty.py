@@ -349,6 +349,14 @@ def _audit(action: str, row: Any, by: User | None, township_id: int, *, before=N
     )
 
 
+def _rota_changed(township_id: int) -> None:
+    """Pages showing the rota (the township's public page) are built again after the commit."""
+    if has_app_context() and "cache" in current_app.extensions:
+        from core import cache
+
+        cache.touch(township_id, "core")
+
+
 def _check_day(day: date, township_id: int) -> None:
     earliest = date(
         int(current_app.config.get("EARLIEST_YEAR", 2000)) if has_app_context() else 2000, 1, 1
@@ -436,6 +444,7 @@ def add_to_pattern(
     db.session.flush()
     for row in rows:
         _audit("create", row, by, tid)
+    _rota_changed(tid)
     db.session.commit()
     return rows
 
@@ -456,12 +465,14 @@ def end_pattern_entry(
     if entry.valid_from is not None and entry.valid_from >= from_day:
         _audit("delete", entry, by, tid)
         db.session.delete(entry)
+        _rota_changed(tid)
         db.session.commit()
         return True
     before = {"valid_until": _plain(entry.valid_until)}
     entry.valid_until = from_day - timedelta(days=1)
     db.session.flush()
     _audit("update", entry, by, tid, before=before)
+    _rota_changed(tid)
     db.session.commit()
     return False
 
@@ -562,6 +573,7 @@ def swap(
     db.session.flush()
     for row in rows:
         _audit("create", row, by, tid)
+    _rota_changed(tid)
     db.session.commit()
     return rows
 
@@ -629,6 +641,7 @@ def change(
     db.session.flush()
     for row in rows:
         _audit("create", row, by, tid)
+    _rota_changed(tid)
     db.session.commit()
     return rows
 
@@ -660,6 +673,7 @@ def cancel_change(row: DutyChange, *, by: User | None = None) -> int:
     for item in rows:
         _audit("delete", item, by, row.township_id)
         db.session.delete(item)
+    _rota_changed(row.township_id)
     db.session.commit()
     return len(rows)
 

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from core import duty
+from core import cache, duty
 from core.duty import DutyError, PatternDay
 from core.models import AuditEvent, CalendarDay, DutyChange, DutyPattern, DutyPost, DutySource
 from core.policies import set_policy
@@ -314,7 +314,9 @@ def test_the_public_page_shows_the_duty_phone_and_the_reception_leader(
     duty.add_to_pattern(township, DutyPost.reception_leader, leader, [(0, False)], valid_from=SINCE)
     duty.add_to_pattern(township, DutyPost.window, a, [(5, True)], valid_from=SINCE)
 
-    def panel(at: datetime) -> tuple[str, str]:
+    def panel(at: datetime, fresh: bool = True) -> tuple[str, str]:
+        if fresh:  # the page is cached for at most PUBLIC_CACHE_SECONDS: look after that
+            cache.clear()
         with time_machine.travel(at, tick=False):
             html = client.get("/t/east/").get_data(as_text=True)
         return page_text(html, "#duty-public-phone"), page_text(html, "#duty-public-reception")
@@ -329,6 +331,10 @@ def test_the_public_page_shows_the_duty_phone_and_the_reception_leader(
     assert panel(datetime(2025, 9, 22, 9, 0, tzinfo=BEIJING))[1] == (
         "Leader receiving citizens today: 李镇长"
     )
+    # a change of the rota shows at once on the cached page
+    assert panel(saturday)[0] == "乙 13900001111"
+    duty.change(township, date(2025, 9, 27), DutyPost.hotline, user=a, replaces=b)
+    assert panel(saturday, fresh=False)[0] == "甲"
 
 
 def test_no_public_panel_without_a_rota(client, db, township):
