@@ -687,7 +687,11 @@ def archive_content(batch: ReleaseBatch, products: list[Product]) -> str:
         )
         for product in products
     ]
-    channels = ", ".join(batch.channels or [])
+    # frozen for the archive: channels by their Chinese names, never as codes
+    channels = "、".join(
+        CHANNEL_LABELS[ReleaseChannel(code)][0] if code in ReleaseChannel.__members__ else code
+        for code in batch.channels or []
+    )
     return str(Markup("<p>{}</p>").format(channels) + Markup("").join(parts) or escape(""))
 
 
