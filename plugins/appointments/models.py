@@ -54,7 +54,7 @@ class CardStatus(LabelledEnum):
             cls.waiting_return: _l("Waiting for the leader's return"),
             cls.queued: _l("Home visit due"),
             cls.follow_up: _l("Visited, another visit needed"),
-            cls.closed: _l("Closed"),
+            cls.closed: _l("Closed, result registered"),
         }
 
 

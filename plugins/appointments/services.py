@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select
 
@@ -324,9 +324,10 @@ def leader_returned(user: User, township: OrgUnit, absence: Absence | None) -> i
         queue_card(card, at=at, actor=user, tell=False)
     due = min(c.visit_due_on for c in cards)
     with force_locale(current_app.config["DEFAULT_LOCALE"]):
-        title = _(
-            "Welcome back: %(n)s appointment cards waited for you",
-            n=len(cards),
+        title = ngettext(
+            "Welcome back: %(num)s appointment card waited for you",
+            "Welcome back: %(num)s appointment cards waited for you",
+            len(cards),
         )
         body = _(
             "Citizens asked for you while you were away: %(names)s. Visit them at home by "
@@ -421,7 +422,7 @@ def record_visit(
     except ValueError:
         problems.append(_("Choose what came of the visit."))
         outcome = None
-    findings = _required(findings, HomeVisit.findings, _("What was found"), problems)
+    findings = _required(findings, HomeVisit.findings, _("What the visit found"), problems)
     companions = (companions or "").strip()
     try:
         fits(companions, HomeVisit.companions, label=_("Who went along"))

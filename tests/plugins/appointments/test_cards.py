@@ -173,7 +173,10 @@ def test_visits_that_cannot_be_recorded_write_nothing(
         presence.mark_back(absence, by=leader)
         db.session.refresh(card)
         cases = [
-            ({"findings": "", "outcome": "resolved", "result": "r"}, "What was found is required"),
+            (
+                {"findings": "", "outcome": "resolved", "result": "r"},
+                "What the visit found is required",
+            ),
             ({"findings": "f", "outcome": "resolved", "result": ""}, "The result is required"),
             ({"findings": "f", "outcome": "maybe", "result": "r"}, "Choose what came of the visit"),
             (
