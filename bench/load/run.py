@@ -2,7 +2,7 @@
 
 Creates its own database (``TOWNSHIP_LOAD_DATABASE_URL``, default
 ``postgresql://postgres@127.0.0.1:5432/township_load``, dropped and created again),
-loads the demo county plus 100 clerks and 2,000 cases, starts gunicorn
+loads the demo county plus 100 clerks and 500 cases, starts gunicorn
 (``--workers`` sync processes × ``--threads``) and a task worker on Redis
 (``TOWNSHIP_LOAD_REDIS_URL``, default database 4 of the local server), runs locust
 headless and prints, per page, requests, failures, p50/p95/p99 and req/s. Exits 1 on
@@ -36,7 +36,7 @@ DB_URL = os.environ.get(
 REDIS_URL = os.environ.get("TOWNSHIP_LOAD_REDIS_URL", "redis://127.0.0.1:6379/4")
 PASSWORD = "load-test password 1"
 CLERKS = 100
-CASES = 2000
+CASES = 500
 
 
 def recreate_database() -> None:
@@ -114,6 +114,7 @@ def main() -> int:
         TOWNSHIP_LOGIN_RATE_LIMIT="100000 per minute",
         TOWNSHIP_INSTANCE_PATH=str(work / "instance"),
         TOWNSHIP_LOG_LEVEL="WARNING",
+        TOWNSHIP_TRUSTED_PROXIES="1",
     )
     os.environ.update({k: v for k, v in env.items() if k.startswith("TOWNSHIP_")})
     print(f"seeding {DB_URL} (demo county, {CLERKS} clerks, {CASES} cases) ...", flush=True)
@@ -125,6 +126,7 @@ def main() -> int:
     web = subprocess.Popen(
         [str(bin_dir / "gunicorn"), "-w", str(args.workers), "-k", "gthread",
          "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--timeout", "120",
+         "--keep-alive", "30",
          "--log-level", "warning", "core:create_app()"],
         cwd=ROOT, env=env, stdout=(work / "web.log").open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
