@@ -26,6 +26,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from admin.views import TownshipBaseView, TownshipModelView, township_choices
 from core import clock
@@ -824,6 +826,16 @@ class ObserverView(TownshipModelView):
     column_filters = ("category", "active")
     column_default_sort = [("category", False), ("id", False)]
     form_columns = ("category", "title", "active", "note")
+    form_overrides = {"category": SelectField}
+    form_args = {
+        "category": {
+            "label": _l("Category"),
+            "choices": lambda: [SelectChoice(c.value, c.label) for c in ObserverCategory],
+        },
+        "title": {"label": _l("Post or unit")},
+        "active": {"label": _l("Active")},
+        "note": {"label": _l("Note")},
+    }
 
     def scaffold_form(self):
         form_class = super().scaffold_form()
