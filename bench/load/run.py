@@ -82,7 +82,10 @@ def seed(env: dict[str, str], data_path: Path) -> None:
             if n % 2:
                 accept_case(case, clerks[n % CLERKS])
         db.session.commit()
-        cases = db.session.execute(select(Case.id, Case.receipt_no)).all()
+        # the clerks' own township's cases (another township's answer 404, rightly)
+        cases = db.session.execute(
+            select(Case.id, Case.receipt_no).where(Case.township_id == township.id)
+        ).all()
         data = {
             "password": PASSWORD,
             "clerks": [c.username for c in clerks],
