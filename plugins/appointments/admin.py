@@ -95,7 +95,7 @@ class CardView(TownshipModelView):
     )
     column_labels = {
         "case": _l("Receipt number"),
-        "citizen_name": _l("Citizen"),
+        "citizen_name": _l("Citizen asking"),
         "leader": _l("Leader asked for"),
         "channel": _l("How asked"),
         "taken_on": _l("Date taken"),

@@ -32,7 +32,7 @@ class CardChannel(LabelledEnum):
         return {
             cls.visit: _l("In person at the township"),
             cls.phone: _l("By phone"),
-            cls.online: _l("Online"),
+            cls.online: _l("Asked online"),
         }
 
 
