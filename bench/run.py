@@ -698,10 +698,33 @@ def run_pages(args, app, seeded) -> None:
             f"\nnoise: hello-world req/s varied by up to {max(spread):.0%} between rounds "
             f"for the same page slot (median {median(spread):.0%})"
         )
+        workers = worker_memory(township.process.pid)
+        print(
+            "web workers' resident memory after the run: "
+            + ", ".join(f"{mb:.0f} MB" for mb in workers)
+            + " (goal ≤ 150 MB each)"
+        )
     finally:
         township.stop()
         if peer is not None:
             peer.stop()
+
+
+def worker_memory(master_pid: int) -> list[float]:
+    """Resident memory (MB) of the gunicorn workers forked by ``master_pid``."""
+    from bench.common import rss_mb
+
+    sizes = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == master_pid:
+            sizes.append(rss_mb(int(entry.name)))
+    return sorted(sizes)
 
 
 def main() -> None:

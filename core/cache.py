@@ -33,6 +33,9 @@ import functools
 import hashlib
 import logging
 import random
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -147,8 +150,11 @@ def versions(pairs: Iterable[tuple[int | None, str]]) -> tuple[int, ...]:
     """The current versions of ``(township_id or None, area)`` pairs, in one round trip
     (remembered for the rest of the request)."""
     pairs = list(pairs)
+    first = has_app_context() and "_township_cache_versions" not in g
     seen: dict[str, int] = g.setdefault("_township_cache_versions", {}) if has_app_context() else {}
     missing = [_version_key(t, a) for t, a in pairs if _version_key(t, a) not in seen]
+    if first:  # the settings every request reads, in the same round trip
+        missing += [k for k in _GLOBAL_KEYS if k not in missing]
     if missing:
         backend = _backend()
         values = backend.get_many(*missing)
@@ -159,6 +165,59 @@ def versions(pairs: Iterable[tuple[int | None, str]]) -> tuple[int, ...]:
                 value = backend.get(key)
             seen[key] = int(value or 0)
     return tuple(seen[_version_key(t, a)] for t, a in pairs)
+
+
+#: global areas whose versions a request reads at its first cache access (one MGET)
+_GLOBAL_KEYS = tuple(f"v:*:{area}" for area in (ACCESS, UNITS, INSTITUTIONS, POLICIES, CALENDAR))
+
+#: values read from Redis are kept in the process too, under the same versioned key (a
+#: changed version is a new key), so a request reads Redis once for the versions only
+_LOCAL_ITEMS = 2048
+_local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def _local_get(key: str) -> Any:
+    with _local_lock:
+        entry = _local.get(key)
+        if entry is None:
+            return None
+        if entry[0] < time.monotonic():
+            del _local[key]
+            return None
+        _local.move_to_end(key)
+        return entry[1]
+
+
+def _local_put(key: str, value: Any, timeout: int) -> None:
+    with _local_lock:
+        _local[key] = (time.monotonic() + timeout, value)
+        _local.move_to_end(key)
+        while len(_local) > _LOCAL_ITEMS:
+            _local.popitem(last=False)
+
+
+def _get(key: str, timeout: int | None = None) -> Any:
+    """A cached value: from this process if it holds it, else from the store."""
+    if not shared():
+        return _backend().get(key)
+    local_key = _backend().key_prefix + key
+    value = _local_get(local_key)
+    if value is None:
+        value = _backend().get(key)
+        if value is not None:
+            _local_put(local_key, value, _local_timeout(timeout))
+    return value
+
+
+def _set(key: str, value: Any, timeout: int | None = None) -> None:
+    _backend().set(key, value, timeout=timeout)
+    if shared():
+        _local_put(_backend().key_prefix + key, value, _local_timeout(timeout))
+
+
+def _local_timeout(timeout: int | None) -> int:
+    return int(timeout or current_app.config["CACHE_SECONDS"])
 
 
 def bump(pairs: Iterable[tuple[int | None, str]]) -> None:
@@ -206,11 +265,10 @@ def memo(
     local: dict[str, Any] = g.setdefault("_township_cache_memo", {}) if has_app_context() else {}
     if key in local:
         return local[key]
-    backend = _backend()
-    value = backend.get(key)
+    value = _get(key, timeout)
     if value is None:
         value = loader()
-        backend.set(key, value, timeout=timeout)
+        _set(key, value, timeout)
     local[key] = value
     return value
 
@@ -219,6 +277,8 @@ def clear() -> None:
     """Forget everything (tests, and an operator after editing the database by hand)."""
     if has_app_context() and "cache" in current_app.extensions:
         cache.clear()
+    with _local_lock:
+        _local.clear()
     _forget_request_memo()
 
 
@@ -403,18 +463,17 @@ def public_page(
             pairs = _page_areas(areas, kwargs)
             page = hashlib.sha1(f"{request.full_path}|{current_locale()}".encode()).hexdigest()
             key = f"page:{page}@" + ".".join(str(v) for v in versions(pairs))
-            backend = _backend()
-            stored = backend.get(key)
+            timeout = int(current_app.config["PUBLIC_CACHE_SECONDS"])
+            if not shared():
+                timeout = min(timeout, int(current_app.config["CACHE_LOCAL_SECONDS"]))
+            stored = _get(key, timeout)
             if stored is None:
                 response = make_response(view(*args, **kwargs))
                 if response.status_code != 200 or response.direct_passthrough:
                     return response
                 body = response.get_data()
                 stored = (body, response.mimetype, _etag(body))
-                timeout = int(current_app.config["PUBLIC_CACHE_SECONDS"])
-                if not shared():
-                    timeout = min(timeout, int(current_app.config["CACHE_LOCAL_SECONDS"]))
-                backend.set(key, stored, timeout=timeout)
+                _set(key, stored, timeout)
             body, mimetype, etag = stored
             response = current_app.response_class(body, mimetype=mimetype)
             response.set_etag(etag)
