@@ -75,9 +75,7 @@ def test_the_printed_session_record_holds_no_personal_data_of_petitioners(
     client, db, session, make_petition, officer, observers, leader
 ):
     petition = make_petition(session_id=session.id)
-    services.record_attendance(
-        session, {i.id: "present" for i in session.invitations}, by=officer
-    )
+    services.record_attendance(session, {i.id: "present" for i in session.invitations}, by=officer)
     services.add_opinion(
         session,
         observer_id=observers[1].id,
@@ -169,9 +167,12 @@ def test_pages_of_a_session_plan_invite_attend_and_close(
         data={"observer_id": observers[2].id, "said": "x"},
     )
     assert absent.status_code == 400 and "present" in absent.get_data(as_text=True)
-    assert client.post(
-        f"/admin/petitions_sessions/{session.id}/close", data={"summary": "接访1批"}
-    ).status_code == 303
+    assert (
+        client.post(
+            f"/admin/petitions_sessions/{session.id}/close", data={"summary": "接访1批"}
+        ).status_code
+        == 303
+    )
     db.session.expire_all()
     assert db.session.get(ReceptionSession, session.id).status == SessionStatus.closed
     record = db.session.scalar(select(ProducedRecord).where(ProducedRecord.source == "petitions"))
@@ -202,7 +203,9 @@ def test_registering_through_the_page_says_what_is_wrong_and_keeps_nothing(
     good = client.post("/admin/petitions_register/", data=form)
     assert good.status_code == 303
     petition = db.session.scalar(select(Petition))
-    assert good.headers["Location"].endswith(f"/admin/petitions_petitions/details/?id={petition.id}")
+    assert good.headers["Location"].endswith(
+        f"/admin/petitions_petitions/details/?id={petition.id}"
+    )
 
 
 def test_lists_cost_the_same_queries_for_5_or_50_rows(
@@ -212,9 +215,7 @@ def test_lists_cost_the_same_queries_for_5_or_50_rows(
 
     def add(n, start):
         for i in range(n):
-            petition = make_petition(
-                petitioners=[PetitionerInput(f"群众{start + i}", "", "", "")]
-            )
+            petition = make_petition(petitioners=[PetitionerInput(f"群众{start + i}", "", "", "")])
             services.flag_risk(
                 petition.township_id,
                 petition=petition,
