@@ -376,10 +376,10 @@ class QuestionView(TownshipModelView):
         "hearing": _l("Hearing"),
         "number": _l("No."),
         "question": _l("Question"),
-        "asker_name": _l("Asked by"),
+        "asker_name": _l("Who asked"),
         "status": _l("Status"),
         "responsible": _l("Person responsible"),
-        "deadline": _l("Deadline"),
+        "deadline": _l("Answer deadline"),
     }
 
     @expose("/details/")
