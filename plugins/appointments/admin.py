@@ -13,7 +13,7 @@ from datetime import date
 
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -76,6 +76,19 @@ def _visible_leaders() -> list[tuple[str, str]]:
     return [(str(r.id), r.name) for r in rows]
 
 
+class LeaderFilter(BaseSQLAFilter):
+    """Cards asking for one leader (the dashboard's figure per leader links here)."""
+
+    def apply(self, query, value, alias=None):
+        try:
+            return query.filter(AppointmentCard.leader_id == int(value))
+        except (TypeError, ValueError):
+            return query
+
+    def operation(self):
+        return _l("is")
+
+
 class CardView(TownshipModelView):
     """Appointment cards (群众预约领导办公卡); the visit is a form on the card's page."""
 
@@ -106,7 +119,7 @@ class CardView(TownshipModelView):
     column_searchable_list = ("citizen_name",)
     column_sortable_list = ("citizen_name", "taken_on", "status", "visit_due_on")
     column_filters = (
-        FilterEqual(
+        LeaderFilter(
             AppointmentCard.leader_id, _l("Leader asked for"), options=LazyChoices(_visible_leaders)
         ),
         FilterEqual(AppointmentCard.status, _l("Status"), options=enum_choices(CardStatus)),

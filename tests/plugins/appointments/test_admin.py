@@ -279,3 +279,29 @@ def test_every_appointments_admin_page_reads_in_chinese_with_demo_data(app, clie
     # loading the demo again adds nothing
     load_demo()
     assert db.session.scalar(select(func.count(AppointmentCard.id))) == 2
+
+
+def test_each_leaders_dashboard_figure_opens_that_leaders_cards(
+    client, db, appointments_township, clerk, leader, create_user, card_input, township_admin
+):
+    from plugins.appointments.hooks import dashboard_figures
+
+    deputy = create_user("deputy", "leader", appointments_township, name="周副镇长")
+    for who, name in ((leader, "甲"), (leader, "乙"), (deputy, "丙")):
+        services.take_card(
+            appointments_township, card_input(who, citizen_name=name), taken_by=clerk
+        )
+    login(client, township_admin)
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert "Appointments for 李镇长: to visit 2, waiting for the return 0" in dashboard
+    with client.application.test_request_context():
+        links = {f.label: f.link for f in dashboard_figures(appointments_township)}
+    listed = {}
+    for label, url in links.items():
+        if label.startswith("Appointments for"):
+            html = client.get(url).get_data(as_text=True)
+            listed[label.split(":")[0]] = sorted(page_texts(html, "td.col-citizen_name"))
+    assert listed == {
+        "Appointments for 周副镇长": ["丙"],
+        "Appointments for 李镇长": sorted(["甲", "乙"]),
+    }
