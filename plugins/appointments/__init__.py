@@ -157,6 +157,13 @@ def township_public_sections(township):
 
 
 @hookimpl
+def township_person_year_figures(township, year, user_ids):
+    from plugins.appointments.services import person_year_figures
+
+    return person_year_figures(township, year, user_ids)
+
+
+@hookimpl
 def township_dashboard_figures(township, session):
     from core.institutions import is_enabled
     from plugins.appointments.hooks import dashboard_figures

@@ -656,3 +656,68 @@ def visits_in_month(township_id: int, year: int, month: int) -> int:
         )
         or 0
     )
+
+
+def person_year_figures(township: OrgUnit, year: int, user_ids: list[int] | None) -> list:
+    """Per leader and year (the annual evaluation reads them): home visits made, and cards
+    whose first visit came after the visit deadline; for the township's leaders and anyone
+    who made a visit (three queries)."""
+    from core.contract import PersonYearFigure
+
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    visits = dict(
+        db.session.execute(
+            select(HomeVisit.leader_id, func.count(HomeVisit.id))
+            .where(
+                HomeVisit.township_id == township.id,
+                HomeVisit.visited_on >= first,
+                HomeVisit.visited_on <= last,
+            )
+            .group_by(HomeVisit.leader_id)
+        ).all()
+    )
+    first_visits = (
+        select(HomeVisit.card_id, func.min(HomeVisit.visited_on).label("first_on"))
+        .where(HomeVisit.township_id == township.id)
+        .group_by(HomeVisit.card_id)
+        .subquery()
+    )
+    late = dict(
+        db.session.execute(
+            select(AppointmentCard.leader_id, func.count(AppointmentCard.id))
+            .join(first_visits, first_visits.c.card_id == AppointmentCard.id)
+            .where(
+                first_visits.c.first_on >= first,
+                first_visits.c.first_on <= last,
+                first_visits.c.first_on > AppointmentCard.visit_due_on,
+            )
+            .group_by(AppointmentCard.leader_id)
+        ).all()
+    )
+    concerned = set(visits) | set(late) | {u.id for u in leaders(township.id)}
+    ids = sorted(concerned) if user_ids is None else [u for u in user_ids if u in concerned]
+    out = []
+    for uid in ids:
+        out.append(
+            PersonYearFigure(
+                "appointments.home_visits",
+                "上门走访次数（群众预约）",
+                "Home visits for appointment cards",
+                uid,
+                year,
+                int(visits.get(uid, 0)),
+            )
+        )
+        out.append(
+            PersonYearFigure(
+                "appointments.visits_late",
+                "逾期走访的预约卡",
+                "Appointment cards visited after the deadline",
+                uid,
+                year,
+                int(late.get(uid, 0)),
+                target=0,
+                met=not late.get(uid, 0),
+            )
+        )
+    return out

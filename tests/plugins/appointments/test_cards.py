@@ -358,3 +358,30 @@ def test_the_dashboard_counts_cards_per_leader_overdue_and_visits(
         "Appointments: home visits overdue": 1,
         "Appointments: home visits this month": 1,
     }
+
+
+def test_the_yearly_figures_count_each_leaders_visits_and_late_ones(
+    db, appointments_township, clerk, leader, card_input
+):
+    from core.people import year_figures
+
+    with at(2026, 3, 2, 9):
+        on_time = services.take_card(appointments_township, card_input(leader), taken_by=clerk)
+        late = services.take_card(appointments_township, card_input(leader), taken_by=clerk)
+        services.record_visit(
+            on_time, by=leader, visited_on=None, findings="f", outcome="follow_up"
+        )
+    with at(2026, 3, 20, 9):  # after the due date of 2026-03-09
+        services.record_visit(
+            late, by=leader, visited_on=None, findings="f", outcome="resolved", result="r"
+        )
+        services.record_visit(
+            on_time, by=leader, visited_on=None, findings="f", outcome="resolved", result="r"
+        )
+    figures = year_figures(appointments_township, 2026, [leader.id, clerk.id])
+    assert {f.key: (f.value, f.met) for f in figures[leader.id]} == {
+        "appointments.home_visits": (3, None),
+        "appointments.visits_late": (1, False),
+    }
+    assert clerk.id not in figures  # a clerk makes no visits
+    assert year_figures(appointments_township, 2025, [leader.id])[leader.id][0].value == 0
