@@ -201,11 +201,13 @@ def test_a_disabled_institution_answers_404_and_hears_nothing(
         )
     east = hearings_township.code
     assert client.get(f"/lookup?receipt={participant.receipt_no}").status_code == 200
+    panel = client.get(f"/t/{east}/").get_data(as_text=True)
+    assert "垃圾中转站" in page_text(panel, "#hearings-panel")
     set_enabled(hearings_township, "hearings", False)
     assert client.get(f"/t/{east}/hearings/").status_code == 404
     assert client.get(f"/t/{east}/hearings/{announced.id}").status_code == 404
     assert client.get(f"/lookup?receipt={participant.receipt_no}").status_code == 404
-    assert "垃圾中转站" not in client.get(f"/t/{east}").get_data(as_text=True)
+    assert "垃圾中转站" not in client.get(f"/t/{east}/").get_data(as_text=True)
     login(client, leader)
     assert client.get("/admin/hearings_hearings/").status_code == 404
     assert client.get(f"/admin/hearings_hearings/details/?id={announced.id}").status_code == 404
@@ -294,3 +296,29 @@ def test_every_hearings_admin_page_reads_in_chinese(client, db, demo_admin):
         response = client.get(url)
         assert response.status_code == 200
         assert check_page(url, response.get_data(as_text=True), codes) == []
+
+
+def test_registrations_are_rate_limited_per_address(app, db, hearings_township, secretary):
+    from datetime import timedelta
+
+    from core import clock
+    from core.testing.fixtures import built_app
+    from plugins.hearings.models import HearingParticipant
+
+    today = clock.today(hearings_township)
+    hearing = services.create_hearing(
+        hearings_township,
+        hearing_input(decided_on=today, held_on=today + timedelta(days=5)),
+        secretary,
+    )
+    services.announce_hearing(hearing, secretary)
+    url = f"/t/{hearings_township.code}/hearings/{hearing.id}/register"
+    with built_app(app, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://") as other:
+        client = other.test_client()
+        answers = [
+            client.post(url, data={"name": f"村民{i}", "phone": f"1380000{i:04d}"}).status_code
+            for i in range(6)
+        ]
+        assert client.get(url).status_code == 200  # reading the form is not counted
+    assert answers == [201] * 5 + [429]
+    assert db.session.scalar(select(func.count(HearingParticipant.id))) == 5
