@@ -140,12 +140,6 @@ class Hearing(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     concluded_by: Mapped[User | None] = relationship(foreign_keys=[concluded_by_id])
 
-    @property
-    def public(self) -> bool:
-        """Shown on the public site (announced, in session, concluded or cancelled after
-        the announcement)."""
-        return self.status != HearingStatus.draft and self.announced_at is not None
-
     def __str__(self) -> str:
         return self.topic
 
