@@ -228,18 +228,18 @@ def test_lists_cost_the_same_queries_for_5_or_50_rows(
     add(5, 0)
     login(client, officer)
     urls = [
-        "/admin/petitions_petitions/?page_size=50",
-        "/admin/petitions_risks/?page_size=50",
+        f"/admin/petitions_{name}/?page_size=50"
+        for name in ("petitions", "risks", "sessions", "followups", "observers")
     ]
-    for url in urls:
-        client.get(url)
     counts = []
     for n in (None, 45):
         if n:
             add(n, 5)
+        for url in urls:  # warm: what the pages cache (permissions, the inbox badge)
+            client.get(url)
         db.session.expire_all()
         with query_counter() as statements:
             for url in urls:
                 assert client.get(url).status_code == 200
-        counts.append(len(statements))
-    assert counts[0] == counts[1]
+        counts.append(list(statements))
+    assert len(counts[0]) == len(counts[1]), "\n".join(s[:150] for s in counts[1])
