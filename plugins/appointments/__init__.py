@@ -118,6 +118,14 @@ def township_user_returned(user, township, absence):
 
 
 @hookimpl
+def township_institution_toggled(township, plugin_key, enabled):
+    from plugins.appointments.services import catch_up_returns
+
+    if plugin_key == KEY and enabled:
+        catch_up_returns({township.id})
+
+
+@hookimpl
 def township_case_closed(case):
     from plugins.appointments.policy import KIND
     from plugins.appointments.services import case_closed

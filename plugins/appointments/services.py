@@ -320,8 +320,9 @@ def leader_returned(user: User, township: OrgUnit, absence: Absence | None) -> i
     if not cards:
         return 0
     at = (absence.returned_at if absence is not None else None) or utcnow()
+    actor = (absence.returned_by if absence is not None else None) or user
     for card in cards:
-        queue_card(card, at=at, actor=user, tell=False)
+        queue_card(card, at=at, actor=actor, tell=False)
     due = min(c.visit_due_on for c in cards)
     with force_locale(current_app.config["DEFAULT_LOCALE"]):
         title = ngettext(

@@ -152,8 +152,11 @@ def test_switched_off_everything_is_404_and_the_return_is_not_heard(
     )
     overdue_sweep.fn()  # the sweep skips townships that switched it off
     assert db.session.get(AppointmentCard, card.id).status == CardStatus.waiting_return
-    # switched on again: the daily sweep puts the card into the queue, with one notification
+    # switched on again: the card goes into the queue, with one notification (the daily
+    # sweep would do the same, once)
     set_enabled(appointments_township, "appointments", True)
+    db.session.expire_all()
+    assert db.session.get(AppointmentCard, card.id).status == CardStatus.queued
     overdue_sweep.fn()
     overdue_sweep.fn()
     db.session.expire_all()
@@ -305,3 +308,15 @@ def test_each_leaders_dashboard_figure_opens_that_leaders_cards(
         "Appointments for 周副镇长": ["丙"],
         "Appointments for 李镇长": sorted(["甲", "乙"]),
     }
+
+
+def test_the_visit_deadline_policy_says_the_rule_book_only_asks_for_promptly(
+    client, db, appointments_township, township_admin
+):
+    login(client, township_admin)
+    client.post("/lang/zh_CN")
+    html = client.get(f"/admin/admin_policies/?township={appointments_township.id}").get_data(
+        as_text=True
+    )
+    assert "领导返回后上门走访期限（工作日）" in html
+    assert "制度原文为领导返回后“及时”上门走访，未规定天数" in html

@@ -385,3 +385,28 @@ def test_the_yearly_figures_count_each_leaders_visits_and_late_ones(
     }
     assert clerk.id not in figures  # a clerk makes no visits
     assert year_figures(appointments_township, 2025, [leader.id])[leader.id][0].value == 0
+
+
+def test_the_daily_sweep_queues_a_card_whose_leader_is_no_longer_away(
+    db, appointments_township, clerk, leader, away, card_input
+):
+    """An away period cancelled as entered by mistake fires no return: the sweep catches it."""
+    from core import presence
+    from plugins.appointments.tasks import overdue_sweep
+
+    with at(2026, 3, 2, 9):
+        absence = away(leader)
+        card = services.take_card(appointments_township, card_input(leader), taken_by=clerk)
+        overdue_sweep.fn()
+        assert card.status == CardStatus.waiting_return  # still away: nothing to do
+    with at(2026, 3, 2, 10):
+        presence.cancel_absence(absence, by=clerk)
+        overdue_sweep.fn()
+        overdue_sweep.fn()
+    db.session.expire_all()
+    card = db.session.get(AppointmentCard, card.id)
+    assert card.status == CardStatus.queued and card.visit_due_on == date(2026, 3, 9)
+    assert notifications(db, leader, "appointments.returned:%") == [
+        "Welcome back: 1 appointment card waited for you"
+    ]
+    assert inbox_cards(leader) == [(card.id, date(2026, 3, 9))]
