@@ -601,7 +601,12 @@ class RegisterView(TownshipBaseView):
         leader on reception duty today (asked only of leaders)."""
         writable = self.township_ids(WRITE)
         leading = self.township_ids(DECIDE) - writable
-        return writable | {t for t in leading if services.reception_leader_today(current_user, t)}
+        return writable | {
+            t
+            for t in leading
+            if services.reception_leader_today(current_user, t)
+            or services.receiving_today(current_user, t)
+        }
 
     def is_accessible(self) -> bool:
         if not current_user.is_authenticated:

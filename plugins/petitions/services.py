@@ -780,9 +780,23 @@ def reception_leader_today(user: User | None, township_id: int) -> bool:
     return is_on_duty(user, township_id, clock.today(township_id), DutyPost.reception_leader)
 
 
-def may_register(user: User | None, township_id: int) -> bool:
-    """The officer (``petitions.write``) at any time; the reception leader on their day."""
-    return can(user, WRITE, township_id) or reception_leader_today(user, township_id)
+def receiving_today(user: User | None, township_id: int) -> bool:
+    """Whether ``user`` is the receiving leader of an open session held today."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        db.session.scalar(
+            select(ReceptionSession.id)
+            .where(
+                ReceptionSession.township_id == township_id,
+                ReceptionSession.receiving_leader_id == user.id,
+                ReceptionSession.status == SessionStatus.planned,
+                ReceptionSession.held_on == clock.today(township_id),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _check_petition(

@@ -240,3 +240,51 @@ def test_disabled_petitions_answer_404_and_hear_no_events(
         db.session.scalar(select(FollowUp.done_on).where(FollowUp.petition_id == other.id))
         is not None
     )
+
+
+def test_the_receiving_leader_registers_at_their_session(
+    client, db, session, leader, deputy, village
+):
+    form = {
+        "township": session.township_id,
+        "session_id": session.id,
+        "channel": "visit",
+        "category": "dispute",
+        "matter": "邻里宅基地界址纠纷",
+        "village_id": village.id,
+        "head_count": "1",
+        "name-0": "孙大勇",
+    }
+    login(client, deputy)  # a leader, neither on reception duty nor receiving today
+    assert client.get("/admin/petitions_register/").status_code == 403
+    client.post("/logout")
+    login(client, leader)
+    page = client.get(f"/admin/petitions_register/?session={session.id}")
+    assert page.status_code == 200
+    assert client.post("/admin/petitions_register/", data=form).status_code == 303
+    petition = db.session.scalar(select(Petition))
+    assert (petition.registered_via, petition.session_id) == (RegisteredVia.session, session.id)
+
+
+def test_the_dashboard_counts_petitions_risks_and_sessions(
+    client, db, session, make_petition, officer
+):
+    from admin.dashboard import plugin_figures
+
+    services.record_attendance(
+        session, {i.id: "present" for i in session.invitations[:2]}, by=officer
+    )
+    make_petition(session_id=session.id)
+    make_petition(
+        is_group=True,
+        head_count=8,
+        petitioners=[services.PetitionerInput("高志刚"), services.PetitionerInput("马秀英")],
+    )
+    login(client, officer)
+    with client.application.test_request_context():
+        figures = {f.label: f.value for f in plugin_figures(session.township)}
+    assert figures["Petitions open (due within a week: 0, overdue: 0)"] == 2
+    assert figures["Open petition risk flags"] == 1  # the group petition
+    assert figures["Reception sessions this month (observers present: 2)"] == 1
+    html = client.get("/admin/").get_data(as_text=True)
+    assert "Open petition risk flags" in html
