@@ -132,7 +132,7 @@ def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
         DashboardFigure(
             label=_("Hearings announced"),
             value=announced,
-            link=_link("hearings_hearings.index_view", flt0_status_equals="announced"),
+            link=_link("hearings_hearings.index_view"),
         ),
         DashboardFigure(
             label=_("Hearings to conclude"),

@@ -203,6 +203,10 @@ def test_a_disabled_institution_answers_404_and_hears_nothing(
     assert client.get(f"/lookup?receipt={participant.receipt_no}").status_code == 200
     panel = client.get(f"/t/{east}/").get_data(as_text=True)
     assert "垃圾中转站" in page_text(panel, "#hearings-panel")
+    login(client, leader)
+    board = client.get("/admin/").get_data(as_text=True)
+    assert "Hearings to conclude" in board and "Hearing questions awaiting an answer" in board
+    client.post("/logout")
     set_enabled(hearings_township, "hearings", False)
     assert client.get(f"/t/{east}/hearings/").status_code == 404
     assert client.get(f"/t/{east}/hearings/{announced.id}").status_code == 404
