@@ -203,9 +203,14 @@ def check_card(township: OrgUnit, data: CardInput, *, online: bool) -> dict:
     return values
 
 
-def _title(leader: User, matter: str) -> str:
+def _title(citizen: str, leader: User, matter: str) -> str:
     with force_locale(current_app.config["DEFAULT_LOCALE"]):
-        text = _("Appointment with %(leader)s: %(matter)s", leader=leader.name, matter=matter)
+        text = _(
+            "%(citizen)s asks for %(leader)s: %(matter)s",
+            citizen=citizen,
+            leader=leader.name,
+            matter=matter,
+        )
     return shorten(" ".join(text.split()), 200)[0]
 
 
@@ -226,7 +231,7 @@ def take_card(township: OrgUnit, data: CardInput, *, taken_by: User | None) -> A
         case = register_case(
             township=township,
             kind=KIND,
-            title=_title(leader, values["matter"]),
+            title=_title(values["citizen_name"], leader, values["matter"]),
             applicant_name=values["citizen_name"],
             first_responder=taken_by or leader,
             description=values["matter"],

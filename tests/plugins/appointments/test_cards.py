@@ -60,6 +60,7 @@ def test_the_leader_back_gets_one_notification_and_the_cards_in_the_inbox(
     assert first.leader_was_away and second.phone == "04715551234"
     assert first.case.status == CaseStatus.accepted and first.case.handler_id is None
     assert first.case.kind == "appointments.card" and first.case.first_responder_id == clerk.id
+    assert first.case.title == "刘桂兰 asks for 李镇长: 老房屋顶漏雨，申请危房改造补助"
     assert inbox_cards(leader) == []
     assert notifications(db, leader, "%appointments%") == []
 
