@@ -95,6 +95,9 @@ def test_the_public_schedule_and_the_online_form_with_its_receipt(
         rows = page_texts(html, "#schedule tbody tr")
         assert rows[0].startswith("2026-03-09") and "李镇长" in rows[0]  # reception day
         assert "2026-03-12" in rows[1] and "镇政府信访接待室" in rows[1]  # the open session
+        # the township's page carries a panel with the next reception
+        panel = client.get("/t/east/").get_data(as_text=True)
+        assert "Next: 2026-03-09" in panel and "/t/east/petitions/" in panel
         bad = client.post(
             "/t/east/petitions/online",
             data={"name": "刘三", "phone": "12345", "category": "land", "matter": "占地"},
