@@ -36,9 +36,10 @@ def test_the_secretary_runs_the_hearing_and_the_result_reaches_a_phone(
         secretary,
     )
     services.announce_hearing(hearing, secretary)
+    services.register(hearing, "张建国", "13800001111", "担心噪声")
     services.invite(hearing, secretary, "retired_cadre", person_id=retired.id)
     services.open_hearing(hearing, secretary)
-    cadre = services.participants(hearing.id)[0]
+    cadre = next(p for p in services.participants(hearing.id) if p.person_id == retired.id)
 
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -86,6 +87,15 @@ def test_the_secretary_runs_the_hearing_and_the_result_reaches_a_phone(
     ):
         assert flat(expected) in text, expected
     assert "打印" not in text  # the print button stays on screen
+
+    # the letters for participants without an account: one A4 page each
+    page.goto(f"/admin/hearings_hearings/letters/?id={hearing.id}")
+    page.wait_for_selector("section.letter")
+    reader = PdfReader(io.BytesIO(page.pdf(format="A4")))
+    pages = [flat(p.extract_text()) for p in reader.pages]
+    assert len(pages) == 2
+    assert "王桂兰同志" in pages[0] + pages[1] and "张建国同志" in pages[0] + pages[1]
+    assert all("加装除臭设备" in text for text in pages)
 
     # a citizen on a phone reads the result and the open question
     page.context.clear_cookies()
