@@ -32,15 +32,17 @@ def _admin_globals():
     def admin_inbox_count() -> int:
         from core import inbox
 
-        return inbox.count(current_user) if current_user.is_authenticated else 0
+        return inbox.badge(current_user) if current_user.is_authenticated else 0
 
     from admin.formatting import in_zone, outcome_label, weekday_short
+    from admin.views import cached_menu
     from core import clock
     from scheduler.triggers import describe
 
     return {
         "admin_unread_count": admin_unread_count,
         "admin_inbox_count": admin_inbox_count,
+        "admin_cached_menu": cached_menu,
         # schedules in words and times in the job's zone (jobs page, release plan)
         "describe_schedule": describe,
         "in_zone": in_zone,
@@ -49,6 +51,23 @@ def _admin_globals():
         "zone_choices": clock.zone_choices,
         "weekday_short": weekday_short,
     }
+
+
+@templates.after_app_request
+def _recount_the_badge_after_a_change(response):
+    """A request that may have finished an inbox item makes the user's badge count again."""
+    from flask import request
+
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        from flask import session
+
+        user_id = session.get("_user_id")
+        if user_id:
+            from core import cache
+            from core.inbox import INBOX_AREA
+
+            cache.touch(None, f"{INBOX_AREA}:{user_id}")
+    return response
 
 
 @templates.before_app_request

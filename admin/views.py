@@ -23,6 +23,7 @@ from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -62,6 +63,7 @@ def forget_enabling() -> None:
     """Drop the request cache after the switchboard changed a setting."""
     g.pop("_admin_enabling", None)
     g.pop("_township_enabled", None)
+    g.pop("_township_view_ids", None)
 
 
 def township_choices(ids: set[int]) -> list[tuple[int, str]]:
@@ -82,6 +84,27 @@ def township_choices(ids: set[int]) -> list[tuple[int, str]]:
     return list(cache.memo(f"township-choices:{key}", load, areas=[(None, cache.UNITS)]))
 
 
+def cached_menu(render) -> str:
+    """The admin menu as ``render()`` (flask-admin's ``layout.menu`` macro) draws it, kept
+    per user, current view and language until roles, grants, units or institution
+    switches change: drawing it asks every view whether the user may see it."""
+    from flask import request
+    from markupsafe import Markup
+
+    from core import cache
+    from core.app import current_locale
+
+    if not current_user.is_authenticated:
+        return render()
+    key = f"admin-menu:{current_user.id}:{current_locale()}:{request.endpoint}"
+    html = cache.memo(
+        key,
+        lambda: str(render()),
+        areas=[(None, cache.ACCESS), (None, cache.INSTITUTIONS), (None, cache.UNITS)],
+    )
+    return Markup(html)
+
+
 class SecureForm(FlaskForm):
     """Flask-WTF's form: CSRF on every admin form (see STACK-NOTES)."""
 
@@ -97,15 +120,20 @@ class SecureViewMixin:
     permission_write: str | None = None
 
     def township_ids(self, permission: str | None = None) -> set[int]:
-        """Townships whose rows this user may see here (or act on, with ``permission``)."""
-        ids = (
-            township_ids_with(current_user, permission)
-            if permission
-            else visible_township_ids(current_user)
-        )
-        if self.plugin_key != CORE_KEY:
-            ids &= enabling_townships(self.plugin_key)
-        return ids
+        """Townships whose rows this user may see here (or act on, with ``permission``);
+        worked out once per request (the menu asks every view)."""
+        memo = g.setdefault("_township_view_ids", {})
+        key = (self.plugin_key, permission)
+        if key not in memo:
+            ids = (
+                township_ids_with(current_user, permission)
+                if permission
+                else visible_township_ids(current_user)
+            )
+            if self.plugin_key != CORE_KEY:
+                ids &= enabling_townships(self.plugin_key)
+            memo[key] = frozenset(ids)
+        return set(memo[key])
 
     def is_accessible(self) -> bool:
         if not current_user.is_authenticated:
@@ -269,6 +297,7 @@ class LeanListMixin:
                 rows, others = self._lean_rows(kwargs)
                 kwargs["lean_rows"] = rows
                 kwargs["other_row_actions"] = others
+                kwargs["lean_table"] = self._lean_table(rows, others, kwargs.get("actions"))
         return super().render(template, **kwargs)
 
     def _lean_rows(self, kwargs) -> tuple[list, list]:
@@ -324,11 +353,22 @@ class LeanListMixin:
                 others.append(row_action)
         columns = [name for name, _ in kwargs["list_columns"]]
         classes = [f' class="col-{escape(name)}"' for name in columns]
+        # a label shared by many rows (a status, a kind) is translated once
+        words: dict[int, Any] = {}
+
+        def cell(value: Any) -> Any:
+            if isinstance(value, LazyString):
+                found = words.get(id(value))
+                if found is None:
+                    found = words[id(value)] = (value, escape(str(value)))
+                return found[1]
+            return escape(value)
+
         rows = []
         for model in kwargs["data"]:
             pk = escape(quote(str(self.get_pk_value(model)), safe=""))
             cells = "".join(
-                f"<td{css}>{escape(self.get_list_value(None, model, name))}</td>"
+                f"<td{css}>{cell(self.get_list_value(None, model, name))}</td>"
                 for name, css in zip(columns, classes, strict=True)
             )
             rows.append(
@@ -342,6 +382,30 @@ class LeanListMixin:
                 )
             )
         return rows, others
+
+    def _lean_table(self, rows, others, actions) -> Any:
+        """The whole ``<tr>`` list in one string, when no template block or row action
+        needs a row of its own (the usual case)."""
+        from flask_admin.babel import gettext as admin_gettext
+        from markupsafe import Markup, escape
+
+        if others or type(self).list_template != LEAN_LIST_TEMPLATE:
+            return None
+        select = escape(admin_gettext("Select record"))
+        with_buttons = self.column_display_actions
+        parts = []
+        for _model, lean in rows:
+            parts.append("<tr>")
+            if actions:
+                parts.append(
+                    f'<td><input type="checkbox" name="rowid" class="action-checkbox" '
+                    f'value="{lean.pk}" title="{select}" /></td>'
+                )
+            if with_buttons:
+                parts.append(f'<td class="list-buttons-column">{lean.buttons}</td>')
+            parts.append(lean.cells)
+            parts.append("</tr>")
+        return Markup("".join(parts))
 
 
 @dataclass(frozen=True)

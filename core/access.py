@@ -169,8 +169,9 @@ def require(user: User | None, permission: str, township_id: int) -> None:
 
 
 def clear_cache() -> None:
+    """Forget the request's permission answers (after a change to roles or grants)."""
     if has_request_context():
-        for key in [k for k in vars(g) if k.startswith("_township_perms_")]:
+        for key in [k for k in vars(g) if k.startswith(("_township_perms_", "_township_view"))]:
             delattr(g, key)
 
 

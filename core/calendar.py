@@ -67,6 +67,9 @@ class WorkingCalendar:
     """Working days for one township."""
 
     def __init__(self, own_days: dict[date, CalendarDay | tuple[bool, str]] | None = None):
+        #: answers already worked out (a list of cases asks for the same days again)
+        self._infos: dict[date, DayInfo] = {}
+        self._added: dict[tuple[date, int], DueDate] = {}
         self._own = {}
         for day, entry in (own_days or {}).items():
             if isinstance(entry, CalendarDay):
@@ -82,6 +85,12 @@ class WorkingCalendar:
         return cls(own_days(township_id))
 
     def info(self, day: date) -> DayInfo:
+        found = self._infos.get(day)
+        if found is None:
+            found = self._infos[day] = self._info(day)
+        return found
+
+    def _info(self, day: date) -> DayInfo:
         if day in self._own:
             workday, note = self._own[day]
             return DayInfo(day, workday, "township", note)
@@ -111,6 +120,12 @@ class WorkingCalendar:
 
     def add_working_days(self, start: date, amount: int) -> DueDate:
         """The ``amount``-th working day after ``start`` (``start`` is not counted)."""
+        found = self._added.get((start, amount))
+        if found is None:
+            found = self._added[(start, amount)] = self._add_working_days(start, amount)
+        return found
+
+    def _add_working_days(self, start: date, amount: int) -> DueDate:
         if amount < 0:
             raise ValueError("a time limit cannot be negative")
         steps: list[tuple[DayInfo, int | None]] = []

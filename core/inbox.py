@@ -27,6 +27,8 @@ from core.models import User
 from core.plugins import CORE_KEY, state
 
 PAGE_SIZE = 20
+#: core.cache area of the navbar badges (bumped when an item is announced)
+INBOX_AREA = "inbox"
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,20 @@ def count(user: User) -> int:
     return db.session.scalar(select(func.count()).select_from(inbox)) or 0
 
 
+def badge(user: User) -> int:
+    """The navbar's count (:func:`count`), cached per user: an announced item, a change of
+    roles or any change the user makes counts at once; an item someone else finished
+    leaves the badge for at most a minute (the inbox page itself is always exact)."""
+    from core import cache
+
+    return cache.memo(
+        f"inbox-badge:{user.id}",
+        lambda: count(user),
+        areas=[(None, cache.ACCESS), (None, INBOX_AREA), (None, f"{INBOX_AREA}:{user.id}")],
+        timeout=60,
+    )
+
+
 def page(user: User, number: int = 1, per_page: int = PAGE_SIZE) -> tuple[list[InboxItem], int]:
     """One page of ``user``'s inbox, by due date, and the total: two queries (plus one for
     the townships' names)."""
@@ -186,6 +202,7 @@ def announce(
 ) -> None:
     """Tell ``users`` that an item arrived in their inbox: one notification per item and
     person however often it is announced (in the caller's transaction)."""
+    from core import cache
     from core.notifications import notify
 
     notify(
@@ -196,3 +213,4 @@ def announce(
         key=f"inbox:{source_key}:{object_id}",
         township_id=township_id,
     )
+    cache.touch(None, INBOX_AREA)  # the badges count again (after the caller's commit)
