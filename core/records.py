@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core import clock
 from core.contract import ArchivalRecord
 from core.db import db
 from core.models import Case, CaseEvent, OrgUnit, ProducedRecord
@@ -93,6 +94,21 @@ def records_since(
         last = rows[-1].id
 
 
+def _trail_word(action: str) -> str:
+    """A case trail action in words, in the product's default language (records are
+    documents: they keep the words they were filed with)."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    from core.cases import EVENT_LABELS
+
+    label = EVENT_LABELS.get(action)
+    if label is None:
+        return action
+    with force_locale(current_app.config.get("DEFAULT_LOCALE", "zh_CN")):
+        return str(label)
+
+
 def case_record(case: Case, closed_at: datetime) -> ArchivalRecord:
     """A closed case as a record: its fields and its whole trail, frozen as they are now."""
     from markupsafe import escape
@@ -130,9 +146,12 @@ def case_record(case: Case, closed_at: datetime) -> ArchivalRecord:
         content=f"<table class='record'>{content}</table>",
         trail=tuple(
             {
-                "at": e.at.isoformat(),
+                # a frozen document: the time in the township's zone and the action in
+                # words (the product's language), the code kept beside them
+                "at": clock.format_datetime(e.at, case.township),
                 "who": e.actor.name if e.actor else "",
-                "what": e.action,
+                "what": _trail_word(e.action),
+                "action": e.action,
                 "note": e.note or "",
                 "before": e.before,
                 "after": e.after,

@@ -47,7 +47,7 @@ def test_a_closed_case_lands_in_the_inbox_frozen_and_later_edits_leave_it(
     assert item.responsible == clerk.name
     assert item.archive_class.code == "YW.core" and item.retention == Retention.y10
     assert "同意建房" in item.content.html
-    assert [e["what"] for e in item.content.trail][-1] == "closed"
+    assert [e["action"] for e in item.content.trail][-1] == "closed"  # "what": in words
 
     filed = services.file_items(enabled.id, [item.id], archivist)[0]
     assert filed.reference_code == f"EAST-{filed.year}-D10-YW.core-0001"
