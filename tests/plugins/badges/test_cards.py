@@ -168,6 +168,7 @@ def test_the_staff_page_shows_the_card_and_links_other_institutions_offer(
 def _queries(client, query_counter, url):
     from core.db import db
 
+    client.get(url)  # caches warm (the township by its code, permissions)
     db.session.expire_all()
     with query_counter() as statements:
         response = client.get(url)
