@@ -25,6 +25,10 @@ class PluginInfo:
     dependencies: tuple[str, ...] = ()
     #: folder of the plugin's Alembic revisions (its own branch labelled ``key``)
     migrations: Path | None = None
+    #: tables and indexes the plugin's migrations create with raw SQL that no model
+    #: describes (a full-text table, a trigram index); shell patterns such as
+    #: ``"archives_fts*"``, left alone by autogenerate and the models-vs-migrations test
+    unmanaged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

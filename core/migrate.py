@@ -58,5 +58,22 @@ def current_heads(app: Flask) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
+def unmanaged_patterns() -> list[str]:
+    """Names of objects the plugins' migrations create that no model describes."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or "township" not in current_app.extensions:
+        return []
+    return [p for loaded in state().plugins.values() for p in loaded.info.unmanaged]
+
+
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    """What Alembic compares: not APScheduler's table, not a plugin's unmanaged objects
+    (nor the tables SQLite's FTS5 makes for them)."""
+    from fnmatch import fnmatch
+
+    if type_ == "table" and name in FOREIGN_TABLES:
+        return False
+    if reflected and compare_to is None and name:
+        return not any(fnmatch(name, pattern) for pattern in unmanaged_patterns())
+    return True

@@ -24,6 +24,8 @@ def township_plugin_info():
         description="Every institution's records filed with reference codes, a searchable "
         "catalogue, borrowing with approval, appraisal and destruction.",
         migrations=Path(__file__).parent / "migrations" / "versions",
+        # the catalogue's search: an FTS5 table on SQLite, trigram indexes on PostgreSQL
+        unmanaged=("archives_fts*", "ix_archives_*_trgm"),
     )
 
 
