@@ -128,20 +128,35 @@ def _init_i18n(app: Flask) -> None:
     )
 
 
-def _add_plugin_catalogs(app: Flask, township) -> None:
-    """Each plugin's own catalog (``plugins/<key>/translations``) joins the core's, so a
-    plugin from outside this repository ships its own Chinese."""
+def plugin_catalogs(township) -> list[str]:
+    """The folders of the plugins' own catalogs (``plugins/<key>/translations``)."""
     import inspect
     from pathlib import Path
 
-    directories = app.extensions["babel"].translation_directories
+    folders = []
     for loaded in township.plugins.values():
         try:
             folder = Path(inspect.getfile(loaded.obj)).parent / "translations"
         except TypeError:  # a plugin object without a file (tests build some in memory)
             continue
-        if folder.is_dir() and str(folder) not in directories:
-            directories.append(str(folder))
+        if folder.is_dir():
+            folders.append(str(folder))
+    return folders
+
+
+def _add_plugin_catalogs(app: Flask, township) -> None:
+    """Each plugin's own catalog joins the core's, so a plugin from outside this
+    repository ships its own Chinese.
+
+    Flask-Babel merges the catalogs in order and a later one wins; the core's comes
+    last, so a plugin can never change how a core word reads elsewhere (the core's
+    "Closed" stays 已办结 on every page). A plugin that needs another word uses
+    another msgid; tests/core/test_i18n.py refuses two catalogs translating one msgid
+    differently."""
+    directories = app.extensions["babel"].translation_directories
+    core_dirs = list(directories)
+    plugin_dirs = [d for d in plugin_catalogs(township) if d not in core_dirs]
+    directories[:] = plugin_dirs + core_dirs
 
 
 def _register_blueprints(app: Flask, township) -> None:
