@@ -80,7 +80,7 @@ class CardView(TownshipModelView):
         "staff_number": _l("Staff number"),
         "user": _l("Staff member"),
         "post": _l("Post"),
-        "department": _l("Department"),
+        "department": _l("Department worked in"),
         "office_phone": _l("Office phone"),
         "photo_id": _l("Photo"),
         "photo_consent": _l("Consent to show the photo publicly"),

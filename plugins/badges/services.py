@@ -208,7 +208,7 @@ def save_card(township: OrgUnit, data: CardInput, card: BadgeCard | None = None)
         or department.township_id != township.id
         or department.kind != UnitKind.station
     ):
-        problems.append(_("The department must be a station or office of this township."))
+        problems.append(_("That department is not a station or office of this township."))
     try:
         phone = normalise_phone(data.office_phone)
     except ValueError as exc:
