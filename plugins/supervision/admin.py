@@ -142,7 +142,7 @@ class FindingView(TownshipModelView):
         "status": _l("Status"),
         "remedy_measure": _l("Remedy"),
         "remedy_owner": _l("Owner"),
-        "remedy_deadline": _l("Deadline"),
+        "remedy_deadline": _l("Rectification deadline"),
         "remedy_done_note": _l("What was done"),
         "verify_note": _l("Verification"),
         "dismissed_reason": _l("Reason for dismissal"),
@@ -294,7 +294,7 @@ class TermView(TownshipModelView):
     form_columns = ("name", "starts_on", "ends_on")
     column_labels = {
         "name": _l("Term"),
-        "starts_on": _l("From"),
+        "starts_on": _l("Starts on"),
         "ends_on": _l("Until"),
         "created_at": _l("Created at"),
         "township": _l("Township"),
@@ -333,8 +333,8 @@ class AreaView(TownshipModelView):
     form_columns = ("name", "department_id", "window", "active")
     column_labels = {
         "name": _l("Area"),
-        "department": _l("Department"),
-        "department_id": _l("Department"),
+        "department": _l("Department concerned"),
+        "department_id": _l("Department concerned"),
         "window": _l("Window"),
         "active": _l("Watched"),
         "township": _l("Township"),
@@ -343,7 +343,7 @@ class AreaView(TownshipModelView):
     def scaffold_form(self):
         form_class = super().scaffold_form()
         form_class.department_id = SelectField(
-            _l("Department"), coerce=_optional_int, validators=[Optional()]
+            _l("Department concerned"), coerce=_optional_int, validators=[Optional()]
         )
         return form_class
 

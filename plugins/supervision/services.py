@@ -283,7 +283,7 @@ def _check_finding(township: OrgUnit, data: FindingInput) -> tuple[list[str], di
     if data.staff_user_id and not is_staff(township.id, data.staff_user_id):
         problems.append(_("The staff member does not work for this township."))
     if data.department_id and data.department_id not in {s.id for s in stations(township.id)}:
-        problems.append(_("The department must be a station or office of this township."))
+        problems.append(_("That department is not a station or office of this township."))
     area = db.session.get(SupervisionArea, data.area_id) if data.area_id else None
     if data.area_id and (area is None or area.township_id != township.id):
         problems.append(_("The area belongs to another township."))
