@@ -287,7 +287,7 @@ class RoundView(TownshipModelView):
         "ends_on": _l("Marking until"),
         "status": _l("Status"),
         "created_at": _l("Created at"),
-        "closed_at": _l("Closed at"),
+        "closed_at": _l("Marking closed at"),
         "township": _l("Township"),
     }
     column_descriptions = {
@@ -567,7 +567,7 @@ class RectificationView(TownshipModelView):
         "plan": _l("Plan"),
         "subject_user": _l("Cadre concerned"),
         "owner": _l("Owner"),
-        "deadline": _l("Deadline"),
+        "deadline": _l("Rectification deadline"),
         "status": _l("Status"),
         "source": _l("Raised by"),
         "done_note": _l("What was done"),

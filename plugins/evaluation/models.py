@@ -133,7 +133,7 @@ class RoundStatus(LabelledEnum):
 
     @classmethod
     def labels(cls):
-        return {cls.open: _l("Open for marking"), cls.closed: _l("Closed")}
+        return {cls.open: _l("Open for marking"), cls.closed: _l("Marking closed")}
 
 
 class EvaluationRound(db.Model):
@@ -343,7 +343,7 @@ class ConsequenceStatus(LabelledEnum):
     @classmethod
     def labels(cls):
         return {
-            cls.in_force: _l("In force"),
+            cls.in_force: _l("In effect"),
             cls.proposed: _l("Proposed, waiting for a leader"),
             cls.confirmed: _l("Decided: confirmed"),
             cls.rejected: _l("Decided: not applied"),
