@@ -104,7 +104,7 @@ class HearingView(TownshipModelView):
     column_labels = {
         "held_on": _l("Date of the hearing"),
         "kind": _l("Kind"),
-        "topic": _l("Topic"),
+        "topic": _l("Hearing topic"),
         "place": _l("Place"),
         "status": _l("Status"),
     }
@@ -374,7 +374,7 @@ class QuestionView(TownshipModelView):
     }
     column_labels = {
         "hearing": _l("Hearing"),
-        "number": _l("No."),
+        "number": _l("Question No."),
         "question": _l("Question"),
         "asker_name": _l("Who asked"),
         "status": _l("Status"),

@@ -73,7 +73,7 @@ class ParticipantSource(LabelledEnum):
 
     @classmethod
     def labels(cls):
-        return {cls.invited: _l("Invited"), cls.registered: _l("Registered online")}
+        return {cls.invited: _l("By invitation"), cls.registered: _l("Registered online")}
 
 
 class FeedbackWay(LabelledEnum):

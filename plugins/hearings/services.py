@@ -819,7 +819,7 @@ def conclude(hearing: Hearing, by: User, result: str) -> Hearing:
             )
         )
     problems: list[str] = []
-    result = _text(result, LONG_TEXT_MAX, _("The result"), problems)
+    result = _text(result, LONG_TEXT_MAX, _("The hearing's outcome"), problems)
     if problems:
         raise HearingError(problems)
     now = utcnow()
