@@ -349,7 +349,9 @@ class OpenFilter(BaseSQLAFilter):
     """Open or closed rows (a date column that is empty while open)."""
 
     def __init__(self, column, name):
-        super().__init__(column, name, options=(("open", _l("Open")), ("closed", _l("Closed"))))
+        super().__init__(
+            column, name, options=(("open", _l("Still open")), ("closed", _l("Concluded")))
+        )
 
     def apply(self, query, value, alias=None):
         column = self.get_column(alias)
@@ -393,11 +395,11 @@ class PetitionView(_Acting, TownshipModelView):
         "channel": _l("Channel"),
         "category": _l("Category"),
         "village": _l("Village concerned"),
-        "head_count": _l("People"),
+        "head_count": _l("Number of people"),
         "acceptance": _l("Acceptance"),
         "status": _l("Status"),
         "due_on": _l("Due date"),
-        "registered_via": _l("Registered"),
+        "registered_via": _l("Registered through"),
         "is_group": _l("Group petition"),
         "decide_by": _l("Decide acceptance by"),
         "escalated_on": _l("Escalated on"),
@@ -719,7 +721,7 @@ class RiskView(_Acting, TownshipModelView):
             url_for(".details_view", id=m.id), m.description
         ),
         "measures": lambda v, c, m, n: m.measures or _("Not decided yet"),
-        "closed_on": lambda v, c, m, n: m.closed_on.isoformat() if m.closed_on else _("Open"),
+        "closed_on": lambda v, c, m, n: m.closed_on.isoformat() if m.closed_on else _("Still open"),
     }
     list_also_load = ("petition.case",)
     column_filters = ("kind", OpenFilter(RiskFlag.closed_on, _l("Open or closed")), "flagged_on")
@@ -793,7 +795,7 @@ class FollowUpView(TownshipModelView):
     column_formatters = {
         "petition": _receipt_link("petitions_petitions.details_view"),
         "title": lambda v, c, m, n: m.petition.case.title,
-        "done_on": lambda v, c, m, n: m.done_on.isoformat() if m.done_on else _("Open"),
+        "done_on": lambda v, c, m, n: m.done_on.isoformat() if m.done_on else _("Still open"),
     }
     list_also_load = ("petition.case",)
     column_filters = (OpenFilter(FollowUp.done_on, _l("Open or done")), "due_on")
@@ -819,7 +821,7 @@ class ObserverView(TownshipModelView):
         "title": _l("Post or unit"),
         "phone": _l("Phone"),
         "account": _l("Invited through"),
-        "active": _l("Active"),
+        "active": _l("On the roster"),
         "note": _l("Note"),
     }
     column_formatters = {
@@ -838,7 +840,7 @@ class ObserverView(TownshipModelView):
             "choices": lambda: [SelectChoice(c.value, c.label) for c in ObserverCategory],
         },
         "title": {"label": _l("Post or unit")},
-        "active": {"label": _l("Active")},
+        "active": {"label": _l("On the roster")},
         "note": {"label": _l("Note")},
     }
 

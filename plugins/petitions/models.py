@@ -81,8 +81,8 @@ class Attendance(LabelledEnum):
     def labels(cls):
         return {
             cls.invited: _l("Invited"),
-            cls.present: _l("Present"),
-            cls.absent: _l("Absent"),
+            cls.present: _l("Attended"),
+            cls.absent: _l("Did not attend"),
             cls.excused: _l("Excused"),
         }
 
