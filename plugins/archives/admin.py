@@ -157,16 +157,16 @@ class InboxView(TownshipModelView):
     column_searchable_list = ("title", "responsible")
     column_formatters = {"source": _institution}
     column_labels = {
-        "title": _l("Title"),
+        "title": _l("Archival title"),
         "source": _l("Institution"),
         "doc_date": _l("Date"),
         "year": _l("Year"),
         "archive_class": _l("Class"),
         "class_id": _l("Class"),
         "retention": _l("Retention period"),
-        "responsible": _l("Responsible"),
+        "responsible": _l("Responsible party"),
         "doc_number": _l("Document number"),
-        "pages": _l("Pages"),
+        "pages": _l("Number of pages"),
         "note": _l("Remarks"),
         "created_at": _l("Arrived"),
     }
@@ -193,15 +193,17 @@ class InboxView(TownshipModelView):
         form_class = super().scaffold_form()
         form_class.class_id = SelectField(_l("Class"), validators=[Optional()])
         form_class.retention = SelectField(_l("Retention period"), validators=[Optional()])
-        form_class.title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
-        form_class.responsible = StringField(_l("Responsible"), validators=[Length(max=120)])
+        form_class.title = StringField(
+            _l("Archival title"), validators=[DataRequired(), Length(max=300)]
+        )
+        form_class.responsible = StringField(_l("Responsible party"), validators=[Length(max=120)])
         form_class.doc_number = StringField(_l("Document number"), validators=[Length(max=64)])
         form_class.doc_date = DateField(_l("Date"), validators=[DataRequired()])
         form_class.year = IntegerField(
             _l("Year"), validators=[DataRequired(), NumberRange(1900, 2200)]
         )
         form_class.pages = IntegerField(
-            _l("Pages"), validators=[Optional(), NumberRange(1, 100000)]
+            _l("Number of pages"), validators=[Optional(), NumberRange(1, 100000)]
         )
         form_class.note = TextAreaField(_l("Remarks"), validators=[Optional()])
         if hasattr(form_class, "township_id"):
@@ -755,7 +757,7 @@ class LoanView(TownshipModelView):
                 "label": _("Allow downloading the digital copies"),
                 "type": "checkbox",
             },
-            {"name": "note", "label": _("Note"), "type": "text"},
+            {"name": "note", "label": _("Decision note"), "type": "text"},
         ]
         return self._form(
             loan,
@@ -1069,7 +1071,7 @@ class VolumeView(TownshipModelView):
     column_searchable_list = ("volume_code", "title")
     column_labels = {
         "volume_code": _l("Volume code"),
-        "title": _l("Title"),
+        "title": _l("Archival title"),
         "year": _l("Year"),
         "archive_class": _l("Class"),
         "class_id": _l("Class"),

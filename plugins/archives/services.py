@@ -374,8 +374,8 @@ def _validate_metadata(values: dict[str, Any], township_id: int) -> None:
     if not title:
         raise ArchivesError(_("An item needs a title."))
     limits = {
-        "title": (300, _("Title")),
-        "responsible": (120, _("Responsible")),
+        "title": (300, _("Archival title")),
+        "responsible": (120, _("Responsible party")),
         "doc_number": (64, _("Document number")),
     }
     for name, (limit, label) in limits.items():
@@ -1426,11 +1426,11 @@ def catalogue_header() -> list[str]:
     """归档文件目录 as DA/T 22-2015 lays it out."""
     return [
         _("Item no."),
-        _("Responsible"),
+        _("Responsible party"),
         _("Doc. no."),
-        _("Title"),
+        _("Archival title"),
         _("Date"),
-        _("Pages"),
+        _("Number of pages"),
         _("Remarks"),
     ]
 

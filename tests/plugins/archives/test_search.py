@@ -80,6 +80,14 @@ def test_the_catalogue_exports_xlsx_with_the_national_columns(
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1] == ("Item no.", "Responsible", "Doc. no.", "Title", "Date", "Pages", "Remarks")
+    assert rows[1] == (
+        "Item no.",
+        "Responsible party",
+        "Doc. no.",
+        "Archival title",
+        "Date",
+        "Number of pages",
+        "Remarks",
+    )
     assert rows[2][0] == item.reference_code and rows[2][2] == "东政发〔2026〕1号"
     assert rows[2][3] == "宅基地审批申请" and rows[2][5] == 3
