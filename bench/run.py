@@ -117,6 +117,9 @@ def start_township(args, source: Path) -> Server:
             "PYTHONPATH": f"{source}{os.pathsep}{BENCH}",
         }
     )
+    if source != ROOT:  # another checkout: only the institutions it has
+        keys = [p.parent.name for p in (source / "plugins").glob("*/__init__.py")]
+        env["TOWNSHIP_PLUGINS"] = ",".join(sorted(keys))
     gunicorn = Path(sys.executable).parent / "gunicorn"
     process = subprocess.Popen(
         [str(gunicorn), *WORKERS, "-b", f"127.0.0.1:{port}", "--chdir", str(source), "wsgi:app"],
@@ -592,7 +595,26 @@ def prepare(args):
             seeded = seed(app, seeders)
     else:
         upgrade(app)
+        enable_everything(app, seeded)  # an institution registered since the seed
     return app, seeded
+
+
+def enable_everything(app, seeded) -> None:
+    """Every institution enabled in every bench township (plugins added after seeding)."""
+    from core.db import db
+    from core.institutions import is_enabled, set_enabled
+    from core.models import OrgUnit
+    from core.plugins import state
+
+    with app.app_context():
+        for township_id in seeded.township_ids:
+            township = db.session.get(OrgUnit, township_id)
+            for info in state().institutions():
+                if not is_enabled(township_id, info.key):
+                    try:
+                        set_enabled(township, info.key, True)
+                    except ValueError:  # needs another institution first: next pass
+                        continue
 
 
 def run_pages(args, app, seeded) -> None:

@@ -54,6 +54,7 @@ INSTITUTIONS = "institutions"  # which township enabled which plugin
 POLICIES = "policies"  # policy values and time limits
 CALENDAR = "calendar"  # a township's own working days
 CASES = "cases"  # per township: public pages showing a case's status
+ANY_CASE = "any-case"  # a case of any township changed (the receipt lookup)
 
 #: table name -> [(area, township attribute or None for a global area)]
 _watched: dict[str, list[tuple[str, str | None]]] = {}
@@ -135,6 +136,7 @@ def _watch_core() -> None:
     watch(CalendarDay, CALENDAR)
     # public pages that show a case's status (a disclosure linked to a case)
     watch(Case, CASES, township_attr="township_id")
+    watch(Case, ANY_CASE)  # the receipt lookup (its township is known only after it)
 
 
 # ---------------------------------------------------------------------------
@@ -421,6 +423,7 @@ def public_page(
     *areas: str | Callable[..., Iterable[tuple[int | None, str]]],
     max_age: int = 60,
     server_cache: bool | Callable[[], bool] = True,
+    timeout: int | None = None,
 ) -> Callable:
     """Cache a public page for anonymous visitors until one of its ``areas`` changes.
 
@@ -430,6 +433,8 @@ def public_page(
     request gets 304) and ``Cache-Control: public, max-age=<max_age>``.
     ``server_cache=False`` (or a callable saying so for the request) keeps only the
     validators: the page is rendered each time and the browser revalidates it.
+    ``timeout`` bounds how long a page is held when not every change it shows is
+    watched (default ``PUBLIC_CACHE_SECONDS``).
     Signed-in staff get the page rendered for them (``Cache-Control: private,
     no-cache``).
 
@@ -463,17 +468,19 @@ def public_page(
             pairs = _page_areas(areas, kwargs)
             page = hashlib.sha1(f"{request.full_path}|{current_locale()}".encode()).hexdigest()
             key = f"page:{page}@" + ".".join(str(v) for v in versions(pairs))
-            timeout = int(current_app.config["PUBLIC_CACHE_SECONDS"])
+            held = int(current_app.config["PUBLIC_CACHE_SECONDS"])
+            if timeout is not None:
+                held = min(held, timeout)
             if not shared():
-                timeout = min(timeout, int(current_app.config["CACHE_LOCAL_SECONDS"]))
-            stored = _get(key, timeout)
+                held = min(held, int(current_app.config["CACHE_LOCAL_SECONDS"]))
+            stored = _get(key, held)
             if stored is None:
                 response = make_response(view(*args, **kwargs))
                 if response.status_code != 200 or response.direct_passthrough:
                     return response
                 body = response.get_data()
                 stored = (body, response.mimetype, _etag(body))
-                _set(key, stored, timeout)
+                _set(key, stored, held)
             body, mimetype, etag = stored
             response = current_app.response_class(body, mimetype=mimetype)
             response.set_etag(etag)

@@ -57,10 +57,15 @@ def _township_areas(code: str) -> list[tuple[int | None, str]]:
     return [(unit.id, "township")] + [(unit.id, key) for key in state().plugins]
 
 
-def _no_receipt() -> bool:
-    """The empty lookup form is the same for everyone; a looked-up receipt is rendered
-    each time (its status changes with the matter, whichever institution issued it)."""
-    return not (request.args.get("receipt") or "").strip()
+#: how long a looked-up receipt's page may be held: a case's change shows at once (the
+#: core watches cases); a receipt another institution issued shows a change within this
+LOOKUP_CACHE_SECONDS = 30
+
+
+def _lookup_areas() -> list[tuple[int | None, str]]:
+    from core import cache
+
+    return [(None, cache.ANY_CASE)]
 
 
 def public_pages(township: OrgUnit) -> list[tuple[object, str]]:
@@ -119,7 +124,7 @@ def _lookup_exempt() -> bool:
 
 @bp.get("/lookup")
 @limiter.limit(LOOKUP_RATE_LIMIT, exempt_when=_lookup_exempt)
-@public_page(server_cache=_no_receipt)
+@public_page(_lookup_areas, timeout=LOOKUP_CACHE_SECONDS)
 def lookup():
     """A citizen looks up any receipt by its number: status and dates, nothing personal,
     and what the township's institutions add under it."""
