@@ -136,10 +136,10 @@ class TakenView(TownshipModelView):
         "case": _l("Receipt number"),
         "title": _l("Matter"),
         "leader": _l("Leader"),
-        "mode": _l("How"),
+        "mode": _l("How it is handled"),
         "urgency": _l("Urgency"),
         "handler": _l("Handler"),
-        "deadline": _l("Deadline"),
+        "deadline": _l("Deadline to finish"),
         "status": _l("Status"),
     }
     column_formatters = {
@@ -316,10 +316,10 @@ class QuotaView(TownshipBaseView):
             _("Quota"),
             _("Expected so far"),
             _("Handled"),
-            _("On time"),
+            _("Finished on time"),
             _("Answered on the spot"),
             *[services.kind_label(k) for k in report.kinds],
-            _("Behind"),
+            _("Behind schedule"),
         ]
         sheet.append([_safe(h) for h in header])
         for cell in sheet[1]:

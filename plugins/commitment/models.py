@@ -85,7 +85,7 @@ class MediationOutcome(LabelledEnum):
 
     @classmethod
     def labels(cls):
-        return {cls.agreed: _l("Agreement reached"), cls.failed: _l("Failed")}
+        return {cls.agreed: _l("Agreement reached"), cls.failed: _l("No agreement")}
 
 
 class DisputeStatus(LabelledEnum):

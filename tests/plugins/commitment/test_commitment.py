@@ -205,7 +205,7 @@ def test_mediation_moves_up_only_after_the_lower_level_failed(
     trail = [e["what"] for e in services.trail(dispute)]
     assert [str(t) for t in trail] == [
         "Dispute recorded",
-        "Village mediation: Failed",
+        "Village mediation: No agreement",
         "Moved up to Township mediation after Village mediation failed",
         "Township mediation: Agreement reached",
         "Settled by agreement",
