@@ -399,7 +399,7 @@ class HallView(GuideModelView):
 
     column_list = ("address", "hours", "phone")
     column_labels = {
-        "address": _l("Address"),
+        "address": _l("Street address"),
         "hours": _l("Opening hours"),
         "phone": _l("Phone"),
         "note": _l("Note"),
@@ -427,7 +427,7 @@ class RoomView(GuideModelView):
     column_labels = {
         "village": _l("Village"),
         "village_id": _l("Village"),
-        "address": _l("Address"),
+        "address": _l("Street address"),
         "hours": _l("Opening hours"),
         "phone": _l("Phone of the room"),
         "agent_name": _l("Village contact (代办员)"),
@@ -492,7 +492,7 @@ class FeeView(GuideModelView):
         "charged_on": _l("Charged on"),
         "case": _l("Receipt number"),
         "matter": _l("Matter"),
-        "amount_fen": _l("Amount"),
+        "amount_fen": _l("Fee amount"),
         "bill_no": _l("Bill number"),
         "charged_by": _l("Charged by"),
     }

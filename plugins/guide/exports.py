@@ -39,7 +39,15 @@ def _sheet(book, title: str, header: list[str], rows: list[list[Any]]):
 def on_time_xlsx(report: OnTimeReport) -> bytes:
     from openpyxl import Workbook
 
-    header = [_("Period"), _("Name"), _("Finished"), _("On time"), _("Late"), _("On-time rate %")]
+    def header(first):
+        return [
+            _("Period"),
+            first,
+            _("Finished"),
+            _("Finished on time"),
+            _("Late"),
+            _("On-time rate %"),
+        ]
 
     def rows(items):
         return [
@@ -56,8 +64,13 @@ def on_time_xlsx(report: OnTimeReport) -> bytes:
 
     book = Workbook()
     book.remove(book.active)
-    _sheet(book, _("By matter"), header, rows(report.matters))
-    _sheet(book, _("By department"), header, rows([*report.departments, report.total]))
+    _sheet(book, _("By matter"), header(_("Matter")), rows(report.matters))
+    _sheet(
+        book,
+        _("By department"),
+        header(_("Department")),
+        rows([*report.departments, report.total]),
+    )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

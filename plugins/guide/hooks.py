@@ -29,7 +29,12 @@ def public_sections(township: OrgUnit) -> list[PublicSection]:
                 '<dt class="col-sm-3">{}</dt><dd class="col-sm-9">{}</dd>'
                 '<dt class="col-sm-3">{}</dt><dd class="col-sm-9">{}</dd></dl>'
             ).format(
-                _("Address"), hall.address, _("Opening hours"), hall.hours, _("Phone"), hall.phone
+                _("Street address"),
+                hall.address,
+                _("Opening hours"),
+                hall.hours,
+                _("Phone"),
+                hall.phone,
             )
         )
     duty = today_on_duty(township)
