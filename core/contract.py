@@ -179,7 +179,8 @@ class ArchivalRecord:
     retention_hint: str | None = None
     #: the frozen content as the public or staff saw it (HTML, already escaped/sanitised)
     content: str = ""
-    #: the trail of the record: ``[{"at": iso, "who": name, "what": label, "note": ...}]``
+    #: the trail of the record: ``[{"at": time, "who": name, "what": label, "note": ...}]``;
+    #: ``what`` in words, never a code (``core.records.in_product_language(label)``)
     trail: tuple[dict[str, Any], ...] = ()
 
 

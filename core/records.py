@@ -94,6 +94,16 @@ def records_since(
         last = rows[-1].id
 
 
+def in_product_language(text) -> str:
+    """``text`` (a lazy string or a label) in the product's default language: records are
+    documents and keep the words they were filed with, whoever's request filed them."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    with force_locale(current_app.config.get("DEFAULT_LOCALE", "zh_CN")):
+        return str(text() if callable(text) else text)
+
+
 def _trail_word(action: str) -> str:
     """A case trail action in words, in the product's default language (records are
     documents: they keep the words they were filed with)."""

@@ -586,7 +586,7 @@ def _archive_rectification(item: EvaluationRectification) -> None:
     from markupsafe import escape
 
     from core.contract import ArchivalRecord
-    from core.records import produce
+    from core.records import in_product_language, produce
 
     township = db.session.get(OrgUnit, item.township_id)
     rows = [
@@ -614,7 +614,7 @@ def _archive_rectification(item: EvaluationRectification) -> None:
                 {
                     "at": e.at.isoformat(),
                     "who": e.actor.name if e.actor else "",
-                    "what": e.action,
+                    "what": in_product_language(lambda e=e: action_label(e.action)),
                     "note": e.note,
                 }
                 for e in trail("rectification", item.id)

@@ -686,6 +686,8 @@ def record_html(record: SessionRecord) -> str:
 
 def archival_record(session: ReceptionSession) -> ArchivalRecord:
     record = session_record(session)
+    from core.records import in_product_language
+
     return ArchivalRecord(
         source=KEY,
         reference=f"session-record:{session.id}",
@@ -707,13 +709,13 @@ def archival_record(session: ReceptionSession) -> ArchivalRecord:
             {
                 "at": session.created_at.isoformat() if session.created_at else "",
                 "who": "",
-                "what": "planned",
+                "what": in_product_language(lambda: SessionStatus.planned.label),
                 "note": "",
             },
             {
                 "at": (session.closed_at or utcnow()).isoformat(),
                 "who": "",
-                "what": "closed",
+                "what": in_product_language(lambda: SessionStatus.closed.label),
                 "note": session.summary or "",
             },
         ),

@@ -593,7 +593,7 @@ def _archive(finding: SupervisionFinding) -> None:
     from markupsafe import escape
 
     from core.contract import ArchivalRecord
-    from core.records import produce
+    from core.records import in_product_language, produce
 
     rows = [
         ("问题类型 Kind", finding.kind.label),
@@ -627,7 +627,7 @@ def _archive(finding: SupervisionFinding) -> None:
                 {
                     "at": e.at.isoformat(),
                     "who": e.actor.name if e.actor else "",
-                    "what": e.action,
+                    "what": in_product_language(lambda e=e: action_label(e.action)),
                     "note": e.note,
                 }
                 for e in trail(finding.id)
