@@ -71,7 +71,7 @@ class RecordView(TownshipModelView):
         "case": _l("Receipt number"),
         "title": _l("Matter"),
         "taken_by": _l("Taken over by"),
-        "reason": _l("Why"),
+        "reason": _l("Reason for proxy service"),
         "status": _l("Status"),
         "promised_on": _l("Promised delivery"),
         "delivered_on": _l("Delivered on"),

@@ -417,7 +417,7 @@ def public_steps(record: ProxyRecord) -> list[ReceiptStep]:
         if m.fate != MaterialFate.held and m.fate_on:
             steps.append(ReceiptStep(m.fate_on, f"{m.name}: {m.fate.label}"))
     for n in record.notes:
-        steps.append(ReceiptStep(n.noted_on, _("Progress"), n.text))
+        steps.append(ReceiptStep(n.noted_on, _("Progress note"), n.text))
     if record.delivered_on:
         steps.append(ReceiptStep(record.delivered_on, _("Delivered to your home")))
     if record.signed_off_at:

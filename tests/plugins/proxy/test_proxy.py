@@ -71,7 +71,7 @@ def test_a_proxy_records_whole_course_shows_under_the_receipt(client, db, make_c
         "2026-03-02 Taken over for you (2 materials received)",
         "2026-03-03 Sent to 县自然资源局",
         "2026-03-03 宅基地申请书: Passed on to the office that decides",
-        "2026-03-03 Progress：已报县自然资源局审核",
+        "2026-03-03 Progress note：已报县自然资源局审核",
         "2026-03-05 Back from 县自然资源局",
         "2026-03-05 户口簿复印件: Returned to the citizen",
         "2026-03-06 Delivered to your home",
