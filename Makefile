@@ -63,11 +63,11 @@ babel-compile: $(VENV)/.installed
 babel-plugins: $(VENV)/.installed-test
 	@for dir in $(if $(PLUGIN),plugins/$(PLUGIN),$$(ls -d plugins/*/ | grep -v -e releases -e training -e __pycache__)); do \
 	  dir=$${dir%/}; mkdir -p $$dir/translations; \
-	  $(BIN)/pybabel extract -q -F plugins/babel.cfg -k _l -k lazy_gettext -o $$dir/translations/messages.pot $$dir; \
+	  $(BIN)/pybabel extract -F plugins/babel.cfg -k _l -k lazy_gettext -o $$dir/translations/messages.pot $$dir; \
 	  if [ -f $$dir/translations/zh_Hans_CN/LC_MESSAGES/messages.po ]; then \
-	    $(BIN)/pybabel update -q -i $$dir/translations/messages.pot -d $$dir/translations; \
-	  else $(BIN)/pybabel init -q -i $$dir/translations/messages.pot -d $$dir/translations -l zh_Hans_CN; fi; \
-	  $(BIN)/pybabel compile -q -d $$dir/translations; \
+	    $(BIN)/pybabel update -i $$dir/translations/messages.pot -d $$dir/translations; \
+	  else $(BIN)/pybabel init -i $$dir/translations/messages.pot -d $$dir/translations -l zh_Hans_CN; fi; \
+	  $(BIN)/pybabel compile -d $$dir/translations; \
 	done
 
 ## Benchmarks (not in CI): the pages side by side with hello-world and Django's admin under
