@@ -96,6 +96,13 @@ def township_admin_views():
 
 
 @hookimpl
+def township_blueprints():
+    from plugins.feedback.views import bp
+
+    return [bp]
+
+
+@hookimpl
 def township_actors():
     from plugins.feedback.tasks import ACTORS
 
