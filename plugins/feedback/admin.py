@@ -211,13 +211,14 @@ class StageView(TownshipModelView):
     def on_model_change(self, form, model, is_created):
         if model.township_id is not None:
             try:
-                services.check_stage(
-                    model.township_id,
-                    model.name,
-                    model.starts_on,
-                    model.ends_on,
-                    stage_id=None if is_created else model.id,
-                )
+                with db.session.no_autoflush:
+                    services.check_stage(
+                        model.township_id,
+                        model.name,
+                        model.starts_on,
+                        model.ends_on,
+                        stage_id=model.id,
+                    )
             except FeedbackError as exc:
                 raise ValidationError(" ".join(exc.problems)) from exc
         super().on_model_change(form, model, is_created)
