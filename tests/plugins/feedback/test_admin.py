@@ -119,7 +119,7 @@ def test_switched_off_everything_is_404_and_nothing_is_heard(
     from plugins.feedback.tasks import duty_report_sweep
     from tests.plugins.feedback.test_duty_reports import at
 
-    duty_report, office, stage = _seed_reports(feedback_township, clerk, leader, on_hotline)
+    duty_report, office, _stage = _seed_reports(feedback_township, clerk, leader, on_hotline)
     assert [i.object_id for i in inbox.page(clerk)[0] if i.source.key.startswith("feedback")]
     set_enabled(feedback_township, "feedback", False)
     login(client, township_admin)

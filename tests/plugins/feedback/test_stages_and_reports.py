@@ -57,7 +57,7 @@ def _behind(township_id, stage) -> dict[str, tuple[int, bool]]:
 def test_a_village_with_two_reports_in_a_stage_is_behind_and_three_is_not(
     db, feedback_township, villages, clerk
 ):
-    first, second, third = villages
+    first, second, _third = villages
     with time_machine.travel(at(date(2025, 6, 20), 10), tick=False):
         stage = services.stage_on(feedback_township.id, date(2025, 6, 20))
         assert (stage.name, stage.starts_on, stage.ends_on) == (
