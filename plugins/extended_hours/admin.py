@@ -179,6 +179,12 @@ class CoverageView(TownshipBaseView):
 
     @expose("/")
     def index(self):
+        gap = request.args.get("gap", type=int)
+        if gap is not None and request.args.get("township") is None:
+            # from the inbox: the township of the gap, if the user may see it
+            found = db.session.get(services.ExtendedHoursGap, gap)
+            if found is not None and found.township_id in self.township_ids(READ):
+                return redirect(url_for(".index", township=found.township_id, gap=gap))
         township = self.chosen_township(READ)
         start, end = services.coverage_span(township.id)
         days = duty.rota(township, start, (end - start).days + 1)
