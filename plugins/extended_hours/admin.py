@@ -92,7 +92,7 @@ class ServiceView(TownshipModelView):
         "created_at",
     )
     column_labels = {
-        "served_on": _l("Served"),
+        "served_on": _l("Served on"),
         "starts_at": _l("From"),
         "ends_at": _l("Until"),
         "citizen_name": _l("Citizen"),

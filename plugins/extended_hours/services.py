@@ -509,12 +509,14 @@ def report_xlsx(township: OrgUnit, year: int) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = _("Services")[:31]
+    sheet.title = _("After-hours services")[:31]
     sheet.append(safe_row([_("Month"), _("Staff member"), _("After-hours services"), _("Urgent")]))
     for row in services_per_month(township.id, year):
         sheet.append(safe_row([f"{year}-{row.month:02d}", row.name, row.services, row.urgent]))
     gaps = book.create_sheet(_("Coverage gaps")[:31])
-    gaps.append(safe_row([_("Month"), _("Days without window staff"), _("Days")]))
+    gaps.append(
+        safe_row([_("Month"), _("Days without window staff"), _("Dates without window staff")])
+    )
     for month, days in gaps_per_month(township.id, year).items():
         gaps.append(
             safe_row([f"{year}-{month:02d}", len(days), "、".join(d.isoformat() for d in days)])

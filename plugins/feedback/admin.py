@@ -193,8 +193,8 @@ class StageView(TownshipModelView):
     column_list = ("name", "starts_on", "ends_on")
     column_labels = {
         "name": _l("Stage"),
-        "starts_on": _l("First day"),
-        "ends_on": _l("Last day"),
+        "starts_on": _l("First day of the stage"),
+        "ends_on": _l("Last day of the stage"),
     }
     form_columns = ("township_id", "name", "starts_on", "ends_on")
     column_default_sort = ("starts_on", True)
@@ -258,7 +258,7 @@ class StageReportView(TownshipModelView):
         "village": _l("Village or team"),
         "team": _l("Service team"),
         "title": _l("Title"),
-        "body": _l("Report"),
+        "body": _l("Report text"),
         "reported_by": _l("Reported by"),
     }
     column_details_list = ("reported_on", "kind", "village", "team", "title", "body", "reported_by")
@@ -405,7 +405,7 @@ class OfficeReportView(TownshipModelView):
         "reporter_role": _l("Reporting as"),
         "category": _l("Category"),
         "title": _l("Title"),
-        "acknowledged_at": _l("Acknowledged"),
+        "acknowledged_at": _l("Office acknowledgement"),
     }
     column_formatters = {"acknowledged_at": _acknowledged, "title": _report_link}
     column_filters = (
@@ -567,6 +567,8 @@ def admin_views():
             )
         ),
         AdminView(ComplianceView(name=_l("Reports per stage"), endpoint="feedback_compliance")),
-        AdminView(StageView(FeedbackStage, name=_l("Stages"), endpoint="feedback_stages")),
+        AdminView(
+            StageView(FeedbackStage, name=_l("Reporting stages"), endpoint="feedback_stages")
+        ),
         AdminView(DigestView(name=_l("Monthly digest"), endpoint="feedback_digest")),
     ]

@@ -695,7 +695,7 @@ def add_stage_report(township: OrgUnit, data: StageReportInput, *, by: User) -> 
     elif kind == StageReportKind.team_progress:
         team = _text(team, FeedbackStageReport.team, _("The service team"), problems)
     title = _text(data.title, FeedbackStageReport.title, _("The title"), problems)
-    body = _text(data.body, FeedbackStageReport.body, _("The report"), problems)
+    body = _text(data.body, FeedbackStageReport.body, _("The report text"), problems)
     if data.bad_date is not None:
         problems.append(_("Give the date as YYYY-MM-DD."))
     reported_on = data.reported_on or clock.today(tid)
@@ -811,7 +811,13 @@ def compliance_xlsx(township: OrgUnit, stage: StagePeriod) -> bytes:
     sheet.append(
         safe_row([_("Stage"), stage.name, stage.starts_on.isoformat(), stage.ends_on.isoformat()])
     )
-    header = [_("Village"), _("Activity reports"), _("Required"), _("Behind"), _("Missing")]
+    header = [
+        _("Village"),
+        _("Activity reports"),
+        _("Reports required"),
+        _("Behind"),
+        _("Reports still missing"),
+    ]
     sheet.append(safe_row(header))
     for cell in sheet[3]:
         cell.font = Font(bold=True)
@@ -918,7 +924,7 @@ def submit_report(township: OrgUnit, data: ReportInput, *, by: User) -> Feedback
         problems.append(_("Choose a category."))
         category = None
     title = _text(data.title, FeedbackOfficeReport.title, _("The title"), problems)
-    body = _text(data.body, FeedbackOfficeReport.body, _("The report"), problems)
+    body = _text(data.body, FeedbackOfficeReport.body, _("The report text"), problems)
     uploads = [u for u in data.uploads if u.filename or u.data]
     files = []
     if len(uploads) > MAX_ATTACHMENTS:

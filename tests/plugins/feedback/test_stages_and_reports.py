@@ -185,9 +185,9 @@ def test_compliance_page_dashboard_and_xlsx(
         assert [c.value for c in sheet[3]] == [
             "Village",
             "Activity reports",
-            "Required",
+            "Reports required",
             "Behind",
-            "Missing",
+            "Reports still missing",
         ]
         values = {row[0].value: [c.value for c in row] for row in sheet.iter_rows(min_row=4)}
         assert values["前进村"] == ["前进村", 3, 3, "No", 0]
