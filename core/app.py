@@ -150,7 +150,7 @@ def _add_plugin_catalogs(app: Flask, township) -> None:
 
     Flask-Babel merges the catalogs in order and a later one wins; the core's comes
     last, so a plugin can never change how a core word reads elsewhere (the core's
-    "Closed" stays 已办结 on every page). A plugin that needs another word uses
+    "Closed" stays 已归档 on every page). A plugin that needs another word uses
     another msgid; tests/core/test_i18n.py refuses two catalogs translating one msgid
     differently."""
     directories = app.extensions["babel"].translation_directories
