@@ -24,10 +24,10 @@ templates = Blueprint("township_admin", __name__, template_folder="templates")
 
 @templates.app_context_processor
 def _admin_globals():
-    from core.notifications import unread_count
+    from core.notifications import unread_badge
 
     def admin_unread_count() -> int:
-        return unread_count(current_user) if current_user.is_authenticated else 0
+        return unread_badge(current_user) if current_user.is_authenticated else 0
 
     def admin_inbox_count() -> int:
         from core import inbox
@@ -84,8 +84,14 @@ def _fresh_request_caches() -> None:
 
     if request.path.startswith("/admin"):
         forget_enabling()
-        g.pop("_admin_calendars", None)
-        g.pop("_admin_due_soon", None)
+        for key in (
+            "_admin_calendars",
+            "_admin_due_soon",
+            "_admin_todays",
+            "_admin_due_badges",
+            "_admin_kind_labels",
+        ):
+            g.pop(key, None)
         clear_cache()
 
 

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
@@ -107,6 +107,22 @@ def limit_words(amount: int | None, unit: LimitUnit | str | None) -> str:
 def unit_words(unit: LimitUnit | str | None) -> str:
     """The unit of a time limit in words ("working days")."""
     return LimitUnit(unit).label if unit in LimitUnit.__members__ else ""
+
+
+def _due_badges() -> dict[str, Markup]:
+    """The "due soon" and "overdue" badges in the request's language (made once per
+    request: a list shows them on many rows)."""
+    from flask import g
+
+    badges = g.get("_admin_due_badges")
+    if badges is None:
+        badges = g._admin_due_badges = {
+            state_: Markup('<span class="badge badge-{}">{}</span>').format(
+                TIMELINESS_CLASSES[state_], TIMELINESS_LABELS[state_]
+            )
+            for state_ in ("due_soon", "overdue")
+        }
+    return badges
 
 
 def kind_label(code: str) -> str:
@@ -248,9 +264,8 @@ def _visible_townships():
 
 
 def _visible_handlers():
-    from core.access import visible_township_ids
-
     from core import cache
+    from core.access import visible_township_ids
 
     ids = sorted(visible_township_ids(current_user))
 
@@ -459,18 +474,21 @@ class CaseView(TownshipModelView):
 
     @staticmethod
     def _format_kind(view, context, model, name):
-        return kind_label(model.kind)
+        from flask import g
+
+        labels = g.setdefault("_admin_kind_labels", {})
+        label = labels.get(model.kind)
+        if label is None:
+            label = labels[model.kind] = kind_label(model.kind)
+        return label
 
     @staticmethod
     def _format_due(view, context, model, name):
-        state_ = timeliness_of(model)
-        due = escape(model.due_on.isoformat()) if model.due_on else Markup("&ndash;")
-        if state_ in ("due_soon", "overdue"):
-            badge = Markup('<span class="badge badge-{}">{}</span>').format(
-                TIMELINESS_CLASSES[state_], TIMELINESS_LABELS[state_]
-            )
-            return Markup("{} {}").format(due, badge)
-        return due
+        if model.due_on is None:
+            return Markup("&ndash;")
+        badge = _due_badges().get(timeliness_of(model))
+        due = model.due_on.isoformat()  # digits and dashes: nothing to escape
+        return Markup(f"{due} {badge}") if badge else Markup(due)
 
     column_formatters = {
         "status": _format_status,

@@ -33,12 +33,26 @@ def due_soon_days_for(township_ids: Iterable[int]) -> dict[int, int]:
     return cache
 
 
+def today_of(township_id: int) -> date:
+    """The township's today, worked out once per request (a list asks for every row)."""
+    days: dict[int, date] = g.setdefault("_admin_todays", {})
+    day = days.get(township_id)
+    if day is None:
+        day = days[township_id] = clock.today(township_id)
+    return day
+
+
 def timeliness_of(case: Case, today: date | None = None) -> str:
     """``on_time``, ``due_soon``, ``overdue``, ``paused`` or ``done`` with the township's
     calendar and threshold (both loaded once per request for every township)."""
     tid = case.township_id
-    calendar = calendars_for([tid])[tid]
-    return timeliness(case, today or clock.today(tid), due_soon_days_for([tid])[tid], calendar)
+    calendars = g.get("_admin_calendars") or {}
+    calendar = calendars.get(tid) or calendars_for([tid])[tid]
+    thresholds = g.get("_admin_due_soon") or {}
+    threshold = thresholds.get(tid)
+    if threshold is None:
+        threshold = due_soon_days_for([tid])[tid]
+    return timeliness(case, today or today_of(tid), threshold, calendar)
 
 
 def prime(township_ids: Iterable[int]) -> None:

@@ -15,6 +15,7 @@ Every model view of the core and of plugins derives from :class:`TownshipModelVi
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,11 @@ from core.plugins import CORE_KEY
 
 #: the lean list template (admin/templates/admin/township/list.html)
 LEAN_LIST_TEMPLATE = "admin/township/list.html"
+#: how long a process remembers that a list is past its count threshold (it then asks
+#: the planner for an estimate without counting first)
+BIG_COUNT_SECONDS = 600
+#: (view, townships, search, filters) -> until when (time.monotonic()) the list is "big"
+_big_counts: dict[tuple, float] = {}
 
 
 def enabling_townships(key: str) -> set[int]:
@@ -219,8 +225,14 @@ class LeanListMixin:
         return options
 
     # -- counting ---------------------------------------------------------
-    def count_rows(self, count_query) -> int:
-        """The rows of the filtered list: exact up to the threshold, estimated past it."""
+    def count_rows(self, count_query, key: Any = None) -> int:
+        """The rows of the filtered list: exact up to the threshold, estimated past it.
+
+        On PostgreSQL a list found to be past the threshold (``key``: the view, the
+        user's townships, the search and filters) is remembered by the process for
+        :data:`BIG_COUNT_SECONDS`, and its next requests ask the planner only (one
+        ``EXPLAIN``, no counting), as long as the estimate stays past the threshold.
+        """
         from sqlalchemy import func, literal_column
         from sqlalchemy import select as sa_select
 
@@ -230,11 +242,29 @@ class LeanListMixin:
         if not threshold or session.get_bind().dialect.name != "postgresql":
             return count_query.scalar() or 0
         rows = count_query.statement.with_only_columns(literal_column("1"))
+        now = time.monotonic()
+        if key is not None and _big_counts.get(key, 0) > now:
+            estimate = self._planned_rows(rows)
+            if estimate > threshold:
+                g._township_count_estimate = True
+                return estimate
+            _big_counts.pop(key, None)
         capped = session.scalar(
             sa_select(func.count()).select_from(rows.limit(threshold + 1).subquery())
         )
         if capped <= threshold:
             return capped
+        if key is not None:
+            if len(_big_counts) > 1000:
+                _big_counts.clear()
+            _big_counts[key] = now + BIG_COUNT_SECONDS
+        g._township_count_estimate = True
+        return max(self._planned_rows(rows), threshold + 1)
+
+    @staticmethod
+    def _planned_rows(rows) -> int:
+        """The planner's estimate of the rows of ``rows`` (PostgreSQL ``EXPLAIN``)."""
+        session = db.session
         compiled = rows.compile(
             dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
         )
@@ -247,8 +277,7 @@ class LeanListMixin:
             import json
 
             plan = json.loads(plan)
-        g._township_count_estimate = True
-        return max(int(plan[0]["Plan"]["Plan Rows"]), threshold + 1)
+        return int(plan[0]["Plan"]["Plan Rows"])
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """flask-admin's ``get_list`` with the list's loading and counting (see above)."""
@@ -264,7 +293,15 @@ class LeanListMixin:
             query, count_query, joins, count_joins = self._apply_filters(
                 query, count_query, joins, count_joins, filters
             )
-        count = self.count_rows(count_query) if count_query is not None else None
+        count = None
+        if count_query is not None:
+            key = (
+                self.endpoint,
+                tuple(sorted(self.township_ids(self.permission_read))),
+                search,
+                repr(filters),
+            )
+            count = self.count_rows(count_query, key)
         if g.get("_township_listing"):
             query = query.options(*self.list_load_options())
         else:

@@ -16,6 +16,7 @@
     .venv/bin/python bench/run.py                     # everything (about 15 minutes)
     .venv/bin/python bench/run.py --only pages --duration 3 --rounds 2
     .venv/bin/python bench/run.py --only sweep,tasks,inbox,startup
+    .venv/bin/python bench/run.py --only pages --pages admin_cases,archives_ --no-peer
 
 Options: ``--url`` (default ``BENCH_DATABASE_URL`` or ``.../bench_perf``), ``--redis``
 (default ``BENCH_REDIS_URL`` or ``redis://127.0.0.1:6379/3``), ``--reseed``,
@@ -672,6 +673,9 @@ def run_pages(args, app, seeded) -> None:
         row.cookie = cookie_for(inbox.user)
         row.user = seeded.users.get(inbox.user, inbox.user)  # type: ignore[attr-defined]
         rows.append(row)
+        if args.pages:
+            wanted = [w for w in args.pages.split(",") if w]
+            rows = [r for r in rows if any(w in r.name for w in wanted)]
 
         # query counts and sizes, in-process (the served app is the same code)
         if not args.source:
@@ -760,6 +764,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--no-peer", action="store_true", help="skip Django")
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="only the pages whose name contains one of these (comma-separated), e.g. "
+        "admin_cases,archives_",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
 

@@ -54,11 +54,15 @@ def validate_new_password(password: str) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    from sqlalchemy.orm import lazyload
+    from core import cache
 
-    # one query: the memberships load only if a page asks for them (permissions come
-    # from the cached permission map, core.access)
-    user = db.session.get(User, int(user_id), options=[lazyload(User.memberships)])
+    # no query: the row's columns come from core.cache until a user, membership or grant
+    # changes; the memberships load only if a page asks for them (permissions come from
+    # the cached permission map, core.access)
+    try:
+        user = cache.cached_user(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
     return user if user is not None and user.active else None
 
 

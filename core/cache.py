@@ -55,6 +55,7 @@ POLICIES = "policies"  # policy values and time limits
 CALENDAR = "calendar"  # a township's own working days
 CASES = "cases"  # per township: public pages showing a case's status
 ANY_CASE = "any-case"  # a case of any township changed (the receipt lookup)
+NOTES = "notes"  # per user (the user's id in the township's place): their notifications
 
 #: table name -> [(area, township attribute or None for a global area)]
 _watched: dict[str, list[tuple[str, str | None]]] = {}
@@ -137,6 +138,9 @@ def _watch_core() -> None:
     # public pages that show a case's status (a disclosure linked to a case)
     watch(Case, CASES, township_attr="township_id")
     watch(Case, ANY_CASE)  # the receipt lookup (its township is known only after it)
+    from core.models import Notification
+
+    watch(Notification, NOTES, township_attr="user_id")  # the navbar's unread count
 
 
 # ---------------------------------------------------------------------------
@@ -171,6 +175,51 @@ def versions(pairs: Iterable[tuple[int | None, str]]) -> tuple[int, ...]:
 
 #: global areas whose versions a request reads at its first cache access (one MGET)
 _GLOBAL_KEYS = tuple(f"v:*:{area}" for area in (ACCESS, UNITS, INSTITUTIONS, POLICIES, CALENDAR))
+
+#: functions ``user_id -> [(township_id or None, area)]``: the areas a signed-in user's
+#: pages read (the navbar's badges); their versions come in the first round trip
+_user_area_makers: list[Callable[[int], Iterable[tuple[int | None, str]]]] = [
+    lambda user_id: [(None, NOTES), (user_id, NOTES)]
+]
+
+
+def user_areas(maker: Callable[[int], Iterable[tuple[int | None, str]]]) -> None:
+    """Register the areas every page of a signed-in user reads (read with the others)."""
+    if maker not in _user_area_makers:
+        _user_area_makers.append(maker)
+
+
+def cached_user(model, user_id: int):
+    """The signed-in user's row without a query: its columns cached until a user,
+    membership or grant changes (``ACCESS``), the password hash left out (loaded if a
+    page reads it). ``None`` if there is no such user. The versions of the areas the
+    user's pages read (:func:`user_areas`) come in the same round trip."""
+    if not has_app_context() or "cache" not in current_app.extensions:
+        from core.db import db
+
+        return db.session.get(model, user_id)
+    pairs: list[tuple[int | None, str]] = [(None, ACCESS)]
+    for maker in _user_area_makers:
+        pairs.extend(maker(user_id))
+    versions(pairs)
+
+    def load() -> dict[str, Any]:
+        from sqlalchemy import inspect as sa_inspect
+        from sqlalchemy import select
+
+        from core.db import db
+
+        columns = [
+            prop.columns[0].label(prop.key)
+            for prop in sa_inspect(model).column_attrs
+            if prop.key != "password_hash" and len(prop.columns) == 1
+        ]
+        row = db.session.execute(select(*columns).where(model.id == user_id)).mappings().first()
+        return dict(row) if row is not None else {}
+
+    values = memo(f"user:{user_id}", load, areas=[(None, ACCESS)])
+    return attached(model, values) if values else None
+
 
 #: values read from Redis are kept in the process too, under the same versioned key (a
 #: changed version is a new key), so a request reads Redis once for the versions only

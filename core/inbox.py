@@ -31,6 +31,19 @@ PAGE_SIZE = 20
 INBOX_AREA = "inbox"
 
 
+def _badge_areas(user_id: int) -> list[tuple[int | None, str]]:
+    return [(None, INBOX_AREA), (None, f"{INBOX_AREA}:{user_id}")]
+
+
+def _read_badge_versions_early() -> None:
+    from core import cache
+
+    cache.user_areas(_badge_areas)  # their versions come with the user's, in one round trip
+
+
+_read_badge_versions_early()
+
+
 @dataclass(frozen=True)
 class InboxItem:
     """One row of a user's inbox, as the page shows it."""

@@ -71,6 +71,19 @@ def unread_count(user: User) -> int:
     )
 
 
+def unread_badge(user: User) -> int:
+    """The navbar's unread count (:func:`unread_count`), cached per user until a
+    notification of theirs is written (at most a minute after a bulk change)."""
+    from core import cache
+
+    return cache.memo(
+        f"unread:{user.id}",
+        lambda: unread_count(user),
+        areas=[(None, cache.NOTES), (user.id, cache.NOTES)],
+        timeout=60,
+    )
+
+
 @actor("core.send_email", queue_name="core")
 def send_email(to: str, subject: str, body: str) -> None:
     """Send one e-mail through SMTP, or log it when ``SMTP_HOST`` is not set."""

@@ -430,3 +430,57 @@ def test_every_model_list_of_the_built_in_institutions_is_covered(app):
         and (view.endpoint.startswith(("admin_", "releases_", "training_")))
     }
     assert endpoints - {"admin_users"} <= set(LISTS)
+
+
+def test_a_list_past_its_threshold_says_about_and_then_asks_the_planner_only(
+    client, staff, db, township, village, station, create_user, query_counter, monkeypatch
+):
+    """On PostgreSQL a list counts at most ``count_estimate_threshold`` + 1 rows; past it the
+    page says "about N" (the planner's estimate), and the next requests of that list do not
+    count at all (one EXPLAIN). Back under the threshold, the count is exact again."""
+    from sqlalchemy import delete
+
+    from admin.views import TownshipModelView, _big_counts
+    from core.db import db as _db
+    from core.models import Case
+
+    if _db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite counts exactly")
+    monkeypatch.setattr(TownshipModelView, "count_estimate_threshold", 10)
+    _big_counts.clear()
+    admin = create_user("ladmin", roles=[("township_admin", township)], name="镇管理员")
+    ctx = Context(township, village, station, admin, admin)
+    _db.session.execute(insert(Case), _cases(30, ctx))
+    _db.session.commit()
+    _db.session.execute(text_sql("ANALYZE core_case"))
+    _db.session.commit()
+    staff.login(admin)
+    url = "/admin/admin_cases/?page_size=20"
+
+    def count_label():
+        with query_counter() as statements:
+            html = client.get(url).get_data(as_text=True)
+        label = re.search(r'id="list-count">([^<]*)<', html).group(1)
+        return label, statements
+
+    label, first = count_label()
+    assert "about" in label, label
+    assert any(s.startswith("EXPLAIN") for s in first)
+    assert any("count(" in s for s in first)
+    label, second = count_label()
+    assert "about" in label, label
+    assert any(s.startswith("EXPLAIN") for s in second)
+    assert not any("count(*)" in s and "core_case" in s for s in second), second
+
+    _db.session.execute(delete(Case).where(Case.receipt_no > "EAST-L-00005"))
+    _db.session.commit()
+    _db.session.execute(text_sql("ANALYZE core_case"))
+    _db.session.commit()
+    label, _ = count_label()
+    assert "about" not in label and "(5)" in label, label
+
+
+def text_sql(sql: str):
+    from sqlalchemy import text
+
+    return text(sql)

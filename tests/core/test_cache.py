@@ -281,3 +281,55 @@ def test_the_language_link_keeps_anonymous_pages_apart(client, township):
     assert switch.status_code == 302 and switch.headers["Location"].endswith("/t/east/")
     chinese = client.get("/t/east/").get_data(as_text=True)
     assert 'lang="zh-CN"' in chinese and 'lang="en"' in english
+
+
+# ---------------------------------------------------------------------------
+# A signed-in user's pages: the user and the navbar's badges
+# ---------------------------------------------------------------------------
+
+
+def test_a_signed_in_page_reads_no_user_row_and_a_deactivated_user_is_out_at_once(
+    client, db, staff, township, clerk, query_counter
+):
+    from core.models import User
+
+    staff.login(clerk)
+    assert client.get("/admin/").status_code == 200
+    db.session.remove()
+    with query_counter() as statements:
+        assert client.get("/admin/").status_code == 200
+    assert statements_on(statements, "core_user") == []  # the user from the cache
+
+    db.session.execute(update(User).where(User.id == clerk.id).values(active=False))
+    db.session.commit()
+    db.session.remove()
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_unread_badge_counts_a_new_notification_at_once(
+    client, db, staff, township, clerk, query_counter
+):
+    from bs4 import BeautifulSoup
+
+    from core.models import Notification
+    from core.notifications import notify
+
+    def badge() -> str:
+        html = client.get("/admin/").get_data(as_text=True)
+        return BeautifulSoup(html, "html.parser").select_one("#unread-count").get_text()
+
+    staff.login(clerk)
+    assert badge() == "0"
+    db.session.remove()
+    with query_counter() as statements:
+        assert badge() == "0"
+    assert statements_on(statements, "core_notification") == []  # counted once, then cached
+
+    notify([db.session.get(type(clerk), clerk.id)], "新的待办", email=False)
+    db.session.commit()
+    assert badge() == "1"
+    db.session.execute(update(Notification).values(read_at=Notification.created_at))
+    db.session.commit()
+    db.session.remove()  # the bulk change counts when its connection goes back to the pool
+    assert badge() == "0"
