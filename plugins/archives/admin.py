@@ -672,6 +672,7 @@ class LoanView(TownshipModelView):
     column_filters = ("status", "due_on")
     column_formatters = {"what": _loan_what, "steps": _loan_steps}
     column_formatters_detail = {"what": _loan_what, "steps": _loan_steps}
+    list_also_load = ("item", "box")  # what "what" shows, with the rows (not one per row)
     column_labels = {
         "id": _l("No."),
         "what": _l("Item or box"),
@@ -896,9 +897,22 @@ class ClassView(TownshipModelView):
     form_columns = ("code", "name", "parent_id", "default_retention", "position")
 
     def get_query(self):
-        for township_id in self.township_ids(WRITE):
+        # one query finds the townships whose scheme lacks a class (new township, or an
+        # institution installed since); only those are seeded
+        wanted = {row[0] for row in services.default_scheme()}
+        have: dict[int, set[str]] = {tid: set() for tid in self.township_ids(WRITE)}
+        if have:
+            for tid, code in db.session.execute(
+                select(ArchiveClass.township_id, ArchiveClass.code).where(
+                    ArchiveClass.township_id.in_(have)
+                )
+            ):
+                have[tid].add(code)
+        missing = [tid for tid, codes in have.items() if not wanted <= codes]
+        for township_id in missing:
             services.ensure_scheme(township_id)
-        db.session.commit()
+        if missing:
+            db.session.commit()
         return super().get_query()
 
     def scaffold_form(self):
@@ -1146,9 +1160,20 @@ class SettingsView(TownshipModelView):
     form_args = {"fonds_code": {"validators": [DataRequired(), Length(max=16)]}}
 
     def get_query(self):
-        for township_id in self.township_ids(WRITE):
+        wanted = self.township_ids(WRITE)
+        have = (
+            set(
+                db.session.scalars(
+                    select(Settings.township_id).where(Settings.township_id.in_(wanted))
+                )
+            )
+            if wanted
+            else set()
+        )
+        for township_id in wanted - have:
             services.ensure_settings(township_id)
-        db.session.commit()
+        if wanted - have:
+            db.session.commit()
         return super().get_query()
 
     def scaffold_form(self):
