@@ -90,6 +90,7 @@ def _fresh_request_caches() -> None:
             "_admin_todays",
             "_admin_due_badges",
             "_admin_kind_labels",
+            "_admin_words",
         ):
             g.pop(key, None)
         clear_cache()

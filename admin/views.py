@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from flask import abort, g, redirect, request, url_for
@@ -184,6 +185,9 @@ class LeanListMixin:
     list_also_load: tuple[str, ...] = ()
     #: rows counted exactly before the list shows an estimate ("about N"); 0 = always exact
     count_estimate_threshold: int = 10_000
+    #: past this many rows a page reads its keys first, then its rows with their relations
+    #: (two short queries instead of one that joins every row before sorting)
+    page_first_from: int = 2_000
 
     # -- loading ----------------------------------------------------------
     def list_load_options(self) -> list:
@@ -302,18 +306,41 @@ class LeanListMixin:
                 repr(filters),
             )
             count = self.count_rows(count_query, key)
-        if g.get("_township_listing"):
-            query = query.options(*self.list_load_options())
-        else:
+        listing = bool(g.get("_township_listing"))
+        if not listing:
             for join in self._auto_joins:
                 from sqlalchemy.orm import joinedload
 
                 query = query.options(joinedload(join))
         query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
         query = self._apply_pagination(query, page, page_size)
+        if not listing:
+            return count, (query.all() if execute else query)
+        options = self.list_load_options()
+        if execute and count is not None and count > self.page_first_from:
+            pk = sa_inspect(self.model).primary_key
+            if len(pk) == 1 and len(options) > 1:
+                return count, self._page_first(query, pk[0], options)
+        query = query.options(*options)
         if execute:
             query = query.all()
         return count, query
+
+    def _page_first(self, query, pk, options) -> list:
+        """The page's keys first (sorted and cut on the list's own table), then its rows
+        with what they show: a join before the sort would join every filtered row."""
+        ids = [row[0] for row in query.with_entities(pk)]
+        if not ids:
+            return []
+        rows = (
+            db.session.query(self.model)
+            .filter(pk.in_(ids))
+            .options(*options)
+            .populate_existing()
+            .all()
+        )
+        position = {key: n for n, key in enumerate(ids)}
+        return sorted(rows, key=lambda row: position[sa_inspect(row).identity[0]])
 
     # -- rendering --------------------------------------------------------
     def lean_rendering(self) -> bool:
@@ -488,6 +515,13 @@ class TownshipModelView(LeanListMixin, SecureViewMixin, ModelView):
             if isinstance(value, DISPLAYED):
                 from core.labels import display
 
+                if isinstance(value, Enum | bool):  # a label many rows share: translated once
+                    words = g.setdefault("_admin_words", {})
+                    key = (type(value), value)
+                    word = words.get(key)
+                    if word is None:
+                        word = words[key] = display(value)
+                    return word
                 return display(value, getattr(model, self.township_attr, None))
         return super()._get_list_value(
             context, model, name, column_formatters, column_type_formatters

@@ -484,3 +484,43 @@ def text_sql(sql: str):
     from sqlalchemy import text
 
     return text(sql)
+
+
+@pytest.mark.parametrize("desc", [False, True])
+def test_a_long_list_reads_its_page_keys_first_and_keeps_their_order(
+    desc, client, staff, db, township, village, station, create_user, query_counter, monkeypatch
+):
+    """Past ``page_first_from`` rows a page reads its keys (sorted and cut on the list's
+    own table), then its rows with what they show: same rows, same order, one query more."""
+    from admin.views import TownshipModelView
+    from core.db import db as _db
+    from core.models import Case
+
+    admin = create_user("ladmin", roles=[("township_admin", township)], name="镇管理员")
+    ctx = Context(township, village, station, admin, admin)
+    rows = _cases(30, ctx)
+    for i, row in enumerate(rows):  # distinct due dates: one right order
+        row["due_on"] = DAY + timedelta(days=(i * 7) % 30)
+    _db.session.execute(insert(Case), rows)
+    _db.session.commit()
+    staff.login(admin)
+    url = "/admin/admin_cases/?page_size=20&sort=5" + ("&desc=1" if desc else "")
+    expected = [
+        r.receipt_no
+        for r in _db.session.execute(
+            select(Case.receipt_no).order_by(Case.due_on.desc() if desc else Case.due_on)
+        )
+    ]
+
+    def page():
+        client.get(url)
+        _db.session.remove()
+        with query_counter() as statements:
+            html = client.get(url).get_data(as_text=True)
+        return re.findall(r"EAST-L-\d+", html), statements
+
+    joined, one_query = page()
+    monkeypatch.setattr(TownshipModelView, "page_first_from", 5)
+    keyed, two_queries = page()
+    assert keyed == joined == expected[:20]
+    assert len(two_queries) == len(one_query) + 1 <= MAX_QUERIES
