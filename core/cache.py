@@ -54,7 +54,7 @@ INSTITUTIONS = "institutions"  # which township enabled which plugin
 POLICIES = "policies"  # policy values and time limits
 CALENDAR = "calendar"  # a township's own working days
 CASES = "cases"  # per township: public pages showing a case's status
-ANY_CASE = "any-case"  # a case of any township changed (the receipt lookup)
+ANY_CASE = "any-case"  # a case or another receipt of any township changed (the lookup)
 NOTES = "notes"  # per user (the user's id in the township's place): their notifications
 
 #: table name -> [(area, township attribute or None for a global area)]

@@ -11,6 +11,9 @@ sees under a receipt (a rating form, a delivery's progress).
 
 The printed receipt (A5) carries a QR code (drawn as SVG by ``segno``) that opens
 the public lookup at ``PUBLIC_BASE_URL``.
+
+The lookup is cached for anonymous visitors until a receipt changes: an institution
+whose receipts are not cases names the models they show with :func:`watch_receipts`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ from core import clock
 from core.contract import PublicReceipt, ReceiptSection, ReceiptStep
 from core.db import db
 from core.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus
+
+
+def watch_receipts(*models) -> None:
+    """The public lookup shows rows of ``models`` (an institution's own receipts): a
+    commit that writes one refreshes the cached lookup at once."""
+    from core import cache
+
+    for model in models:
+        cache.watch(model, cache.ANY_CASE)
+
 
 #: what a receipt number may look like (the core's: ``EAST-250124-K7M2Q9XA``)
 RECEIPT_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")

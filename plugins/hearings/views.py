@@ -13,6 +13,7 @@ from core.cache import public_page, watch
 from core.db import db
 from core.extensions import limiter
 from core.pagination import page_arg, paginate_or_404
+from core.receipts import watch_receipts
 from plugins.hearings import services
 from plugins.hearings.models import Hearing, HearingParticipant, HearingQuestion
 
@@ -21,6 +22,7 @@ bp = Blueprint("hearings", __name__, template_folder="templates")
 # the public pages are cached (core.cache) until a row they show changes
 for _model in (Hearing, HearingQuestion, HearingParticipant):
     watch(_model, "hearings", township_attr="township_id")
+watch_receipts(Hearing, HearingParticipant)  # a registration's receipt shows the result
 
 #: registrations per address: a citizen needs one or two; a script gets a 429
 REGISTER_RATE_LIMIT = "5 per hour"

@@ -24,6 +24,7 @@ from core.cache import public_page, watch
 from core.cases import public_view
 from core.db import db, utcnow
 from core.extensions import limiter
+from core.receipts import watch_receipts
 from plugins.releases import services
 from plugins.releases.models import (
     CHANNEL_LABELS,
@@ -36,6 +37,7 @@ from plugins.releases.models import (
     ReleaseBatch,
     ReleaseChannel,
     SourceChannel,
+    TopicRequest,
     TopicStatus,
 )
 
@@ -44,6 +46,7 @@ bp = Blueprint("releases", __name__, template_folder="templates")
 # the public pages below are cached (core.cache) until a row they show changes
 for _model in (Product, ReleaseBatch, Disclosure, DisclosureCategory):
     watch(_model, "releases", township_attr="township_id")
+watch_receipts(TopicRequest)  # a topic request's answer shows under its receipt at once
 
 #: topic requests per address (a citizen needs one or two; a script gets a 429)
 TOPIC_RATE_LIMIT = "5 per hour"

@@ -16,10 +16,12 @@ from core import clock
 from core.db import db
 from core.extensions import limiter
 from core.models import User
+from core.receipts import watch_receipts
 from plugins.supervision import services
-from plugins.supervision.models import FindingKind
+from plugins.supervision.models import FindingKind, SupervisionFinding
 
 bp = Blueprint("supervision", __name__, template_folder="templates")
+watch_receipts(SupervisionFinding)  # a finding's answer shows under its receipt at once
 
 #: reports per address: a citizen needs one or two; a script gets a 429
 REPORT_RATE_LIMIT = "5 per hour"
