@@ -43,7 +43,7 @@ class DutyPost(LabelledEnum):
     def labels(cls):
         return {
             cls.reception_leader: _l("Reception leader"),
-            cls.duty_leader: _l("Leader in charge"),
+            cls.duty_leader: _l("Leader on duty"),
             cls.window: _l("Window staff"),
             cls.hotline: _l("Duty phone"),
         }

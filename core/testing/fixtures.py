@@ -157,6 +157,9 @@ def db(app) -> Iterator:
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(delete(table))
+        from core import cache
+
+        cache.clear()  # the next test's rows may reuse these ids (SQLite)
         broker = app.extensions["township_broker"]
         if hasattr(broker, "flush_all"):  # the embedded StubBroker
             broker.flush_all()

@@ -337,7 +337,7 @@ def test_the_township_page_shows_todays_duty_staff_from_the_rota(
     html = client.get("/t/east/").get_data(as_text=True)
     assert (
         page_text(html, "#hall-duty")
-        == "On duty today: Leader in charge：李镇长；Window staff：王办事"
+        == "On duty today: Leader on duty：李镇长；Window staff：王办事"
     )
 
 

@@ -76,10 +76,13 @@ def test_a_plan_firing_creates_and_publishes_its_batch_at_once(
 ):
     make_product()
     plan = db.session.scalar(select(ReleasePlan).where(ReleasePlan.township_id == enabled.id))
-    plan.schedule_changed_at = datetime.now(UTC) - timedelta(days=40)
-    db.session.commit()
     trigger = parse_trigger(plan.cron, plan.timezone)
-    (due,) = next_fire_times(trigger, 1, datetime.now(UTC) - timedelta(days=35))
+    now = datetime.now(UTC)
+    # the plan's latest due time before now (whatever today's date), the plan changed
+    # the day before it: exactly one release is owed
+    due = max(t for t in next_fire_times(trigger, 100, now - timedelta(days=70)) if t <= now)
+    plan.schedule_changed_at = due - timedelta(days=1)
+    db.session.commit()
 
     service = SchedulerService(app, lease_seconds=10)
     assert service.lease.acquire()
