@@ -9,6 +9,30 @@ import os
 
 import pytest
 
+#: modules sharing one Redis database, RabbitMQ's default vhost, fixed ports or the
+#: PostgreSQL server's backends: with ``-n 2 --dist loadgroup`` (``make test``) they run
+#: one after another on one worker; every other test runs on whichever worker is free
+SHARED_SERVICES = {
+    "tests/core/test_brokers.py",
+    "tests/core/test_cache.py",
+    "tests/core/test_doctor.py",
+    "tests/core/test_health.py",
+    "tests/core/test_migrations.py",
+    "tests/core/test_scale_out.py",
+    "tests/core/test_serve.py",
+    "tests/core/test_worker_processes.py",
+    "tests/scheduler/test_processes.py",
+    "tests/scheduler/test_service.py",
+    "tests/scheduler/test_skipped.py",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("services") or item.nodeid.split("::")[0] in SHARED_SERVICES:
+            item.add_marker(pytest.mark.xdist_group("services"))
+
 
 @pytest.fixture(scope="session")
 def app_config():

@@ -66,8 +66,30 @@ def test_database_url(tmp_path_factory) -> str:
     url = os.environ.get("TOWNSHIP_TEST_DATABASE_URL")
     if url:
         require_service(url, "test database")
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker and url.startswith("postgres"):
+            url = worker_database(url, worker)
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def worker_database(url: str, worker: str) -> str:
+    """With pytest-xdist (``-n 2``) each worker gets its own PostgreSQL database next to
+    the configured one (``test`` -> ``test_gw0``), created when missing."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from core.config import normalise_database_url
+
+    base = make_url(normalise_database_url(url))
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def reset_postgres(url: str) -> None:

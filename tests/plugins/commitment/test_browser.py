@@ -42,6 +42,8 @@ def test_a_leader_reads_the_quota_report(
     assert "table-danger" in (clerk_row.get_attribute("class") or "")
     page.check("input[name=behind]")
     page.locator("form:has(#year) button[type=submit]").click()
+    page.wait_for_url("**behind=**")  # the filtered report, not the page it left
+    page.wait_for_load_state()
     reader = PdfReader(io.BytesIO(page.pdf(format="A4", landscape=True)))
     text = flat("".join(p.extract_text() for p in reader.pages))
     assert "王办事" in text and "Behindby4" in text.replace("落后4件", "Behindby4")
