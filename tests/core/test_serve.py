@@ -33,10 +33,11 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> N
         if process.poll() is not None:
             raise AssertionError(f"serve exited with {process.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            # not listening yet, or listening (gunicorn's master) while workers still boot
             time.sleep(0.3)
     raise AssertionError(f"{url} did not answer within {seconds} s")
 
