@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# pytest-xdist workers per pass (each with its own database; tests sharing a broker run on one)
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: run test test-sqlite test-postgresql fuzz lint fmt babel-extract babel-update babel-compile babel-plugins bench faults load clean
 
@@ -28,11 +31,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test lint test-sqlite test-postgresql
 
 test-sqlite: $(VENV)/.installed-test
-	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-postgresql: $(VENV)/.installed-test
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \
-	  TOWNSHIP_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS); \
+	  TOWNSHIP_TEST_DATABASE_URL=$(PG_URL) $(PYTEST) $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is unreachable under CI"; exit 1; \
 	else echo "PostgreSQL not reachable: skipping the PostgreSQL pass"; fi
 
