@@ -285,8 +285,9 @@ def wrk(port: int, path: str, cookie: str | None, duration: float, connections: 
     command.append(f"http://127.0.0.1:{port}{path}")
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms((re.search(r"50%\s+(\S+)", out) or re.search("()", "")).group(1))
-    p99 = _ms((re.search(r"99%\s+(\S+)", out) or re.search("()", "")).group(1))
+    # the latency distribution's own lines ("    50%    1.20ms"), not "+/- Stdev 75.50%"
+    p50 = _ms((re.search(r"^\s*50%\s+(\S+)", out, re.M) or re.search("()", "")).group(1))
+    p99 = _ms((re.search(r"^\s*99%\s+(\S+)", out, re.M) or re.search("()", "")).group(1))
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     count = int(errors.group(1)) if errors else 0

@@ -119,17 +119,26 @@ def case_kind(code: str) -> CaseKind:
     return kind
 
 
+def township_time_limits(township_id: int) -> dict[str, tuple[int, LimitUnit, int | None]]:
+    """The limits a township set for itself, by kind (cached until a limit changes)."""
+    from core import cache
+
+    def load() -> dict[str, tuple[int, LimitUnit, int | None]]:
+        rows = db.session.scalars(
+            select(TimeLimitPolicy).where(TimeLimitPolicy.township_id == township_id)
+        )
+        return {row.kind: (row.amount, row.unit, row.max_amount) for row in rows}
+
+    return cache.memo(f"time-limits:{township_id}", load, areas=[(None, cache.POLICIES)])
+
+
 def time_limit(township_id: int, kind_code: str) -> tuple[int, LimitUnit, int | None]:
     """The township's time limit for a kind: (amount, unit, most it may be extended to)."""
     kind = case_kind(kind_code)
-    row = db.session.scalar(
-        select(TimeLimitPolicy).where(
-            TimeLimitPolicy.township_id == township_id, TimeLimitPolicy.kind == kind_code
-        )
-    )
-    if row is None:
+    own = township_time_limits(township_id).get(kind_code)
+    if own is None:
         return kind.amount, kind.unit, kind.max_amount
-    return row.amount, row.unit, row.max_amount
+    return own
 
 
 def compute_due(case: Case, calendar: WorkingCalendar | None = None) -> DueDate | None:

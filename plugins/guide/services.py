@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from core import clock
-from core.cases import UNIT_LABELS, CaseError, register_case
+from core.cases import UNIT_LABELS, CaseError, register_case, time_limit
 from core.db import db
 from core.models import Case, CaseEvent, CaseStatus, OrgUnit, Person, UnitKind, User
 from core.plugins import state
@@ -76,29 +76,16 @@ def kind_label(code: str) -> str:
 
 
 def limit_texts(township_id: int) -> dict[str, str]:
-    """:func:`limit_text` of every case kind, in one query (cached for the request)."""
+    """:func:`limit_text` of every case kind (the core's cached limits; per request)."""
     from flask import g, has_request_context
-
-    from core.models import TimeLimitPolicy
 
     cache = g.setdefault("_guide_limits", {}) if has_request_context() else {}
     if township_id in cache:
         return cache[township_id]
 
-    own = {
-        row.kind: row
-        for row in db.session.scalars(
-            select(TimeLimitPolicy).where(TimeLimitPolicy.township_id == township_id)
-        )
-    }
     out = {}
-    for code, kind in state().case_kinds.items():
-        row = own.get(code)
-        amount, unit, most = (
-            (row.amount, row.unit, row.max_amount)
-            if row
-            else (kind.amount, kind.unit, kind.max_amount)
-        )
+    for code in state().case_kinds:
+        amount, unit, most = time_limit(township_id, code)  # the core's, cached
         text = _(
             "%(n)s %(unit)s, counted from the day after acceptance",
             n=amount,

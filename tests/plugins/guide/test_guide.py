@@ -450,3 +450,36 @@ def test_a_zone_with_daylight_saving_is_counted_case_by_case(
     report = services.on_time_report(guide_township.id, 2026, 3)
     assert (report.total.finished, report.total.on_time) == (3, 2)
     clock.forget()
+
+
+def test_the_county_list_of_matters_reads_each_townships_limits_without_a_query_each(
+    client, db, staff, county_admin, make_matter, create_unit, create_user, county, query_counter
+):
+    """The catalogue as the county administrator sees it (matters of many townships): the
+    time limit of each row comes from the core's cached limits, so four townships run the
+    same queries as one, at most six."""
+    from flask import g
+
+    from core.institutions import set_enabled
+
+    make_matter("事项0")
+    staff.login(county_admin)
+    client.get("/admin/guide_matters/")
+    g.pop("_guide_limits", None)  # a request's own memo (tests share one app context)
+    with query_counter() as one:
+        html = client.get("/admin/guide_matters/").get_data(as_text=True)
+    assert "事项0" in html
+    for n in range(1, 4):
+        other = create_unit(f"第{n}镇", f"town-{n}", "township", county)
+        set_enabled(other, "guide", True)
+        department = create_unit(f"第{n}镇民政办", f"town-{n}-civil", "station", other)
+        head = create_user(f"head{n}", roles=[("clerk", other)], name=f"负责人{n}")
+        matter = make_matter(f"事项{n}", township=other, responsible=head)
+        matter.department_id = department.id
+        db.session.commit()
+    client.get("/admin/guide_matters/")
+    g.pop("_guide_limits", None)
+    with query_counter() as four:
+        html = client.get("/admin/guide_matters/").get_data(as_text=True)
+    assert all(f"事项{n}" in html for n in range(4))
+    assert len(four) == len(one) <= 6
