@@ -13,7 +13,7 @@
    open items, the task path beside a bare dramatiq actor on Redis, and
    ``create_app()`` in a fresh process.
 
-    .venv/bin/python bench/run.py                     # everything (about 15 minutes)
+    .venv/bin/python bench/run.py                     # everything (all 127 pages: about an hour)
     .venv/bin/python bench/run.py --only pages --duration 3 --rounds 2
     .venv/bin/python bench/run.py --only sweep,tasks,inbox,startup
     .venv/bin/python bench/run.py --only pages --pages admin_cases,archives_ --no-peer
