@@ -112,7 +112,7 @@ class AuditView(TownshipModelView):
     def get_one(self, id):
         from flask import abort
 
-        obj = db.session.get(AuditEvent, int(id)) if str(id).isdigit() else None
+        obj = db.session.get(AuditEvent, int(id)) if str(id).isdecimal() else None
         if obj is None:
             abort(404)
         if obj.township_id is None:

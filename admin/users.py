@@ -154,7 +154,7 @@ class UserView(SecureViewMixin, ModelView):
         return super().get_count_query().filter(self._in_scope())
 
     def get_one(self, id):
-        if not str(id).isdigit():
+        if not str(id).isdecimal():
             abort(404)
         user = db.session.scalar(select(User).where(User.id == int(id), self._in_scope()))
         if user is None:

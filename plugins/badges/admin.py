@@ -251,7 +251,7 @@ class PrintView(TownshipBaseView):
     def sheet(self):
         """The printable A4 sheet (its own page, no admin frame)."""
         township = self.chosen_township()
-        ids = [int(i) for i in request.args.getlist("card") if i.isdigit()]
+        ids = [int(i) for i in request.args.getlist("card") if i.isascii() and i.isdigit()]
         cards = services.cards_for_print(township.id, ids or None)
         photos = services.photos_by_id([c.photo_id for c in cards if c.photo_id])
         badges = []

@@ -17,7 +17,7 @@ bp = Blueprint("badges", __name__, template_folder="templates")
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return int(raw) if raw.isdecimal() and 0 < int(raw) < 100_000 else 1
 
 
 @bp.get("/")

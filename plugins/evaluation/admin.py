@@ -50,7 +50,7 @@ PAGE_SIZE = 50
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return int(raw) if raw.isdecimal() and 0 < int(raw) < 100_000 else 1
 
 
 def _date(raw: str | None) -> date | None:

@@ -740,7 +740,7 @@ def subjects(township_id: int) -> list[Subject]:
 
 def subject_of(township_id: int, key: str) -> Subject | None:
     kind, _sep, raw = (key or "").partition(":")
-    if not raw.isdigit():
+    if not raw.isdecimal():
         return None
     if kind == "user" and is_staff(township_id, int(raw)):
         user = db.session.get(User, int(raw))

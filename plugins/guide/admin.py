@@ -520,7 +520,7 @@ class AdoptView(GuidePage):
     def index(self):
         township = self.chosen_township(WRITE)
         if request.method == "POST":
-            ids = [int(v) for v in request.form.getlist("model") if v.isdigit()]
+            ids = [int(v) for v in request.form.getlist("model") if v.isascii() and v.isdigit()]
             try:
                 created = services.adopt_models(township, ids)
             except GuideError as exc:

@@ -227,8 +227,10 @@ class ProductView(TownshipModelView):
 
     def _selected(self, ids) -> list[Product]:
         allowed = self.township_ids(self.permission_read)
-        wanted = [int(i) for i in ids if str(i).isdigit()]
-        rows = db.session.scalars(select(Product).where(Product.id.in_(wanted)))
+        wanted = [int(i) for i in ids if str(i).isascii() and str(i).isdigit()]
+        rows = db.session.scalars(
+            select(Product).where(Product.id.in_(wanted)).order_by(Product.id)
+        )
         return [p for p in rows if p.township_id in allowed]
 
     @staticmethod

@@ -55,7 +55,7 @@ BOARD_PAGE_SIZE = 20
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return int(raw) if raw.isdecimal() and 0 < int(raw) < 100_000 else 1
 
 
 @bp.app_template_filter("releases_channel")

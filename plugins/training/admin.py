@@ -398,7 +398,7 @@ class StudyLogView(TrainingModelView):
         if request.method == "POST":
             if not may_write:
                 abort(403)
-            chosen = [int(i) for i in request.form.getlist("log") if i.isdigit()] or [entry.id]
+            chosen = [int(i) for i in request.form.getlist("log") if i.isdecimal()] or [entry.id]
             decision = request.form.get("decision")
             reason = (request.form.get("reason") or "").strip()
             try:

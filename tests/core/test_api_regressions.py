@@ -268,3 +268,9 @@ def test_bulk_delete_on_the_people_list_deletes_the_rows(
     left = db.session.scalars(select(Person.id).where(Person.id.in_(ids))).all()
     assert left == [ids[2]]
     assert client.get("/admin/admin_people/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/admin/admin_users/details/", "/admin/admin_audit/details/"])
+def test_an_admin_id_in_other_digits_is_not_found(client, staff, county_admin, path):
+    staff.login(county_admin)
+    assert client.get(path, query_string={"id": "²"}).status_code in (302, 404)

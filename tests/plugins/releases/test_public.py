@@ -216,3 +216,10 @@ def test_topic_requests_are_rate_limited_with_a_friendly_page(app, db, enabled):
         html = client.post("/t/east/releases/ask", data={"topic": "再来"}).get_data(as_text=True)
         assert 'id="topic-form"' in html
     assert db.session.scalar(select(func.count(TopicRequest.id))) == 5
+
+
+def test_a_page_number_in_other_digits_reads_as_the_first_page(client, published):
+    """ "²".isdigit() is true but int("²") fails: the list answers, it does not crash."""
+    response = client.get("/t/east/releases/", query_string={"page": "²"})
+    assert response.status_code == 200
+    assert "春季葡萄管理" in response.get_data(as_text=True)  # page 1, with its products
