@@ -3,9 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
-# pytest-xdist workers per pass (each with its own database; tests sharing a broker run on one)
+# pytest-xdist workers per pass, each with its own database; then the tests marked
+# shared_services (a shared broker, killed processes, real time) alone in one process
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+define run_suite
+	$(PYTEST) -n $(TEST_WORKERS) -m "not shared_services" $(PYTEST_ARGS)
+	$(PYTEST) -m shared_services $(PYTEST_ARGS) || [ $$? -eq 5 ]
+endef
 
 .PHONY: run test test-sqlite test-postgresql fuzz lint fmt babel-extract babel-update babel-compile babel-plugins bench faults load clean
 
@@ -31,11 +36,13 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test lint test-sqlite test-postgresql
 
 test-sqlite: $(VENV)/.installed-test
-	$(PYTEST) $(PYTEST_ARGS)
+	$(run_suite)
 
 test-postgresql: $(VENV)/.installed-test
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \
-	  TOWNSHIP_TEST_DATABASE_URL=$(PG_URL) $(PYTEST) $(PYTEST_ARGS); \
+	  export TOWNSHIP_TEST_DATABASE_URL=$(PG_URL) && \
+	  $(PYTEST) -n $(TEST_WORKERS) -m "not shared_services" $(PYTEST_ARGS) && \
+	  { $(PYTEST) -m shared_services $(PYTEST_ARGS) || [ $$? -eq 5 ]; }; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is unreachable under CI"; exit 1; \
 	else echo "PostgreSQL not reachable: skipping the PostgreSQL pass"; fi
 

@@ -9,9 +9,10 @@ import os
 
 import pytest
 
-#: modules sharing one Redis database, RabbitMQ's default vhost, fixed ports or the
-#: PostgreSQL server's backends: with ``-n 2 --dist loadgroup`` (``make test``) they run
-#: one after another on one worker; every other test runs on whichever worker is free
+#: modules that share one Redis database, RabbitMQ's default vhost, the PostgreSQL
+#: server's backends, or that kill processes and wait on real time: ``make test`` runs
+#: them after the rest, in one process, on a machine no other test is loading (they are
+#: marked ``shared_services``; the rest runs on two pytest-xdist workers)
 SHARED_SERVICES = {
     "tests/core/test_brokers.py",
     "tests/core/test_cache.py",
@@ -31,7 +32,7 @@ SHARED_SERVICES = {
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("services") or item.nodeid.split("::")[0] in SHARED_SERVICES:
-            item.add_marker(pytest.mark.xdist_group("services"))
+            item.add_marker(pytest.mark.shared_services)
 
 
 @pytest.fixture(scope="session")
