@@ -48,6 +48,7 @@ to look at.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import weakref
@@ -241,15 +242,61 @@ def make_broker(url: str | None, **options: Any) -> dramatiq.Broker:
         options.setdefault("dead_message_ttl", 86_400_000)
         return RedisBroker(url=url, **options)
     if scheme in AMQP_SCHEMES:
-        from dramatiq.brokers.rabbitmq import RabbitmqBroker
-
-        return RabbitmqBroker(url=url, **options)
+        return _rabbitmq_broker_class()(url=url, **options)
     # never echo the URL: it may hold a password
     raise BrokerURLError(
         f"BROKER_URL must start with redis://, rediss:// or amqp:// (amqps://), "
         f"not {scheme + '://' if scheme else 'a URL without a scheme'}; "
         "leave it unset for the embedded broker of `township serve`"
     )
+
+
+@functools.cache
+def _rabbitmq_broker_class() -> type[dramatiq.Broker]:
+    """dramatiq's RabbitMQ broker whose consumers acknowledge on the delivering channel only.
+
+    RabbitMQ numbers deliveries per channel, from 1 again on every new channel. When the
+    connection drops, dramatiq's consumer thread opens a new channel while the worker
+    threads still hold messages of the old one; acknowledged on the new channel by
+    number, such a message acknowledged *another* message, one not yet run (RabbitMQ
+    then forgot it; only the database sweep brought it back), and the acknowledgement of
+    that other message later failed ("not in known tags"). Here a message delivered by a
+    closed channel is not acknowledged: RabbitMQ gave it back to the queue when the
+    channel closed, and the copy delivered again finds its task row done.
+    """
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker, _RabbitmqConsumer
+
+    class ChannelBoundConsumer(_RabbitmqConsumer):
+        def __next__(self):
+            message = super().__next__()
+            if message is not None:
+                message._township_channel = self.channel
+            return message
+
+        def ack(self, message) -> None:
+            if self._delivered_here(message):
+                super().ack(message)
+
+        def nack(self, message) -> None:
+            if self._delivered_here(message):
+                super().nack(message)
+
+        def _delivered_here(self, message) -> bool:
+            if getattr(message, "_township_channel", None) is self.channel:
+                return True
+            log.info(
+                "message %s came on a channel that has closed: not acknowledged "
+                "(RabbitMQ delivers it again)",
+                message.message_id,
+            )
+            return False
+
+    class ChannelBoundRabbitmqBroker(RabbitmqBroker):
+        @property
+        def consumer_class(self):
+            return ChannelBoundConsumer
+
+    return ChannelBoundRabbitmqBroker
 
 
 def init_broker(app, actors: list[LazyActor]) -> dramatiq.Broker:

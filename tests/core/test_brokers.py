@@ -78,3 +78,54 @@ def test_a_bad_url_gets_a_clear_message_without_the_password(url, named):
     assert "BROKER_URL must start with redis://, rediss:// or amqp://" in message
     assert named in message
     assert "secret" not in message
+
+
+@pytest.mark.services
+def test_rabbitmq_a_message_of_a_closed_channel_never_acknowledges_a_message_not_yet_run():
+    """The connection drops while a worker still runs a message; the consumer reconnects.
+
+    The late acknowledgement of the old message must not remove a message of the new
+    channel that carries the same delivery number (RabbitMQ numbers each channel from 1):
+    that message would be gone from the queue without having run.
+    """
+    from dramatiq import Message
+
+    broker = make_broker(require_service(amqp_url(), "RabbitMQ"))
+    queue_name = "brokertest_channels"
+    broker.declare_queue(queue_name)
+    broker.flush(queue_name)
+    try:
+        for text in ("first", "second", "third"):
+            broker.enqueue(
+                Message(queue_name=queue_name, actor_name="t", args=(text,), kwargs={}, options={})
+            )
+
+        def take(consumer):
+            for _ in range(50):
+                message = next(consumer)
+                if message is not None:
+                    return message
+            raise AssertionError("no message came")
+
+        old = broker.consume(queue_name, prefetch=2, timeout=200)
+        first, second = take(old), take(old)  # delivery numbers 1 and 2
+        old.ack(first)
+        old.close()  # the connection drops: RabbitMQ puts "second" back
+
+        new = broker.consume(queue_name, prefetch=2, timeout=200)
+        again, third = take(new), take(new)  # "second" again as 1, "third" as 2
+        assert [again.args[0], third.args[0]] == ["second", "third"]
+
+        new.ack(second)  # the worker finishes the old copy of "second" (number 2)
+        new.ack(again)
+        next(new)  # let the connection carry the acknowledgements out
+        new.close()  # "third" was never acknowledged: it must go back to the queue
+
+        after = broker.consume(queue_name, prefetch=2, timeout=200)
+        try:
+            assert take(after).args[0] == "third"
+        finally:
+            after.close()
+    finally:
+        broker.flush(queue_name)
+        broker.close()
