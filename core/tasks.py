@@ -20,7 +20,8 @@
   in the rare case of a crash between sending and committing.
 * :func:`resend_due` (the ``core.resend_sweep`` job every ``SWEEP_SECONDS``, and
   a start-up step of ``township serve`` and of the active scheduler) re-sends
-  rows that are pending and were sent more than ``SWEEP_GRACE_SECONDS`` ago: a
+  rows that are pending and were sent more than ``SWEEP_GRACE_SECONDS`` ago (a task
+  sent again several times waits longer, up to eight graces: :func:`resend_wait`): a
   lost message, a killed worker or a broker restart loses nothing.
 
 Recovery after a worker is killed (``kill -9``): RabbitMQ returns the unacked
@@ -645,24 +646,60 @@ def _record_failure(actor_name: str, task_id: int, exc: BaseException, max_attem
         log.exception("%s: could not record the failure of task %s", actor_name, task_id)
 
 
-def resend_due(app, grace_seconds: int | None = None) -> int:
-    """Send again every pending task sent (or, never sent, created) longer than the grace ago.
+#: a task sent again and again waits at most this many graces between two sends
+RESEND_BACKOFF_LIMIT = 8
+#: rows looked at per sweep (of which at most RESEND_BATCH are sent)
+RESEND_WINDOW = 5000
+RESEND_BATCH = 1000
 
-    ``grace_seconds`` defaults to ``SWEEP_GRACE_SECONDS``. Returns how many were sent.
+
+def resend_wait(created_at, sent_at, grace: float) -> float:
+    """Seconds a pending task waits after its last send before the sweep sends it again.
+
+    A task never sent (its send failed) or sent once waits the grace. After that the wait
+    is as long as the task had already waited when it was last sent, up to
+    ``RESEND_BACKOFF_LIMIT`` graces: grace, grace, 2, 4, 8 graces. A task still queued
+    behind a long backlog is not copied into the queue again on every sweep (the copies
+    are skipped as done, but a flood of them delays the real work behind them), while a
+    message that was really lost is sent again within a few graces.
+    """
+    if sent_at is None:
+        return grace
+    waited = (_aware(sent_at) - _aware(created_at)).total_seconds()
+    return min(max(grace, waited), RESEND_BACKOFF_LIMIT * grace)
+
+
+def _aware(moment):
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def resend_due(app, grace_seconds: int | None = None) -> int:
+    """Send again every pending task whose last send (or creation) is old enough.
+
+    ``grace_seconds`` defaults to ``SWEEP_GRACE_SECONDS``; a task sent again several
+    times waits longer (:func:`resend_wait`). Returns how many were sent.
     """
     grace = app.config["SWEEP_GRACE_SECONDS"] if grace_seconds is None else grace_seconds
     with app.app_context():
-        cutoff = utcnow() - timedelta(seconds=grace)
-        ids = db.session.scalars(
-            select(TaskRecord.id)
+        now = utcnow()
+        last_sent = func.coalesce(TaskRecord.sent_at, TaskRecord.created_at)
+        rows = db.session.execute(
+            select(TaskRecord.id, TaskRecord.created_at, TaskRecord.sent_at)
             .where(
                 TaskRecord.status == TaskStatus.pending,
-                func.coalesce(TaskRecord.sent_at, TaskRecord.created_at) <= cutoff,
+                last_sent <= now - timedelta(seconds=grace),
             )
-            .order_by(TaskRecord.id)
-            .limit(1000)
+            .order_by(last_sent, TaskRecord.id)
+            .limit(RESEND_WINDOW)
         ).all()
         db.session.remove()
+    ids = [
+        row.id
+        for row in rows
+        if row.sent_at is None
+        or (now - _aware(row.sent_at)).total_seconds()
+        >= resend_wait(row.created_at, row.sent_at, grace)
+    ][:RESEND_BATCH]
     sent = sum(send_task(app, task_id) for task_id in ids)
     if sent:
         log.info("sweep: sent %d pending task(s) again", sent)

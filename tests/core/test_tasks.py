@@ -192,3 +192,31 @@ def test_each_app_sends_through_its_own_broker(app, db):
     finally:
         lazy.bind(app.extensions["township_broker"])
     assert lazy.actor.broker is app.extensions["township_broker"]
+
+
+def test_a_task_still_queued_is_sent_again_less_and_less_often(app, db, note):
+    """No worker runs here: the task stays queued. The sweep sends it again after the
+    grace, then after waits that double up to eight graces, instead of adding a copy to
+    the queue on every sweep."""
+    import time_machine
+
+    grace = app.config["SWEEP_GRACE_SECONDS"]
+    queued = app.extensions["township_broker"].queues
+    start = time_machine.travel("2026-03-02 08:00:00+00:00", tick=False)
+    with start as traveller:
+        enqueue("example.stamp", "stamp:queued", note_id=note.id)
+        db.session.commit()
+
+        def copies() -> int:
+            return queued["example"].qsize()
+
+        assert copies() == 1
+        sent_at = []
+        for second in range(0, 40 * grace + 1, grace // 2):
+            traveller.move_to("2026-03-02 08:00:00+00:00")
+            traveller.shift(second)
+            if resend_due(app):
+                sent_at.append(second // grace)
+    assert sent_at == [1, 2, 4, 8, 16, 24, 32, 40]
+    assert copies() == 1 + len(sent_at)
+    assert task(db, "stamp:queued").status == "pending"
