@@ -184,7 +184,7 @@ def db(app) -> Iterator:
         cache.clear()  # the next test's rows may reuse these ids (SQLite)
         broker = app.extensions["township_broker"]
         if hasattr(broker, "flush_all"):  # the embedded StubBroker
-            broker.flush_all()
+            _empty_stub_queues(broker)
 
 
 @pytest.fixture
@@ -360,16 +360,31 @@ def stub_worker(app, db):
     worker = start_embedded_worker(app, threads=2)
 
     class Joiner:
-        def join(self):
+        def join(self, timeout_ms: int = 120_000):
             for queue in list(broker.queues):
-                broker.join(queue, fail_fast=True)
+                broker.join(queue, timeout=timeout_ms, fail_fast=True)
             worker.join()
 
     try:
         yield Joiner()
     finally:
         worker.stop()
-        broker.flush_all()
+        _empty_stub_queues(broker)
+
+
+def _empty_stub_queues(broker) -> None:
+    """Leave the app's StubBroker (shared by the session's tests) with nothing owed.
+
+    ``flush_all`` drops the queued messages, but a message the stopped worker had already
+    taken off a queue and never ran is still counted as unfinished by that queue, and every
+    later ``join()`` on it would wait for ever.
+    """
+    broker.flush_all()
+    for queue in broker.queues.values():
+        with queue.mutex:
+            queue.queue.clear()
+            queue.unfinished_tasks = 0
+            queue.all_tasks_done.notify_all()
 
 
 # ---------------------------------------------------------------------------

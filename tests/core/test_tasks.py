@@ -220,3 +220,21 @@ def test_a_task_still_queued_is_sent_again_less_and_less_often(app, db, note):
     assert sent_at == [1, 2, 4, 8, 16, 24, 32, 40]
     assert copies() == 1 + len(sent_at)
     assert task(db, "stamp:queued").status == "pending"
+
+
+def test_a_message_a_stopped_worker_took_but_never_ran_does_not_hold_later_tests(app, db, note):
+    """The session's StubBroker is shared: a message taken off the queue by a worker that
+    was stopped before running it stayed counted as unfinished, and every later test's
+    ``join()`` on that queue waited until pytest-timeout (one such run cost 20 minutes)."""
+    from dramatiq.errors import QueueJoinTimeout
+
+    from core.testing.fixtures import _empty_stub_queues
+
+    broker = app.extensions["township_broker"]
+    enqueue("example.stamp", "stamp:taken", note_id=note.id)
+    db.session.commit()
+    broker.queues["example"].get_nowait()  # a consumer took it; its worker stopped
+    with pytest.raises(QueueJoinTimeout):
+        broker.join("example", timeout=200)
+    _empty_stub_queues(broker)
+    broker.join("example", timeout=200)  # nothing owed any more
