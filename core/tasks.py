@@ -540,8 +540,16 @@ def _discard_sends(session) -> None:
     session.info.pop("township_send_after_commit", None)
 
 
+class BrokerUnreachable(Exception):
+    """A message could not be sent (the broker is down); the task stays pending."""
+
+
 def send_task(app, task_id: int) -> bool:
-    """Send the message for a pending task row; failures are logged, the sweep retries."""
+    """Send the message for a pending task row; False if it needs none (done, unknown).
+
+    Raises :class:`BrokerUnreachable` when the send fails: the row stays pending and the
+    next sweep sends it.
+    """
     state = app.extensions["township"]
     with app.app_context():
         record = db.session.get(TaskRecord, task_id)
@@ -554,11 +562,8 @@ def send_task(app, task_id: int) -> bool:
         db.session.rollback()  # no transaction held open while talking to the broker
         try:
             lazy.send(task_id)
-        except Exception:  # the broker may be down: the sweep sends it again
-            log.exception(
-                "could not send task %s (%s); the sweep will retry", task_id, lazy.actor_name
-            )
-            return False
+        except Exception as exc:  # the broker may be down: the sweep sends it again
+            raise BrokerUnreachable(f"{type(exc).__name__}: {exc}") from exc
         db.session.execute(
             update(TaskRecord).where(TaskRecord.id == task_id).values(sent_at=utcnow())
         )
@@ -700,7 +705,19 @@ def resend_due(app, grace_seconds: int | None = None) -> int:
         or (now - _aware(row.sent_at)).total_seconds()
         >= resend_wait(row.created_at, row.sent_at, grace)
     ][:RESEND_BATCH]
-    sent = sum(send_task(app, task_id) for task_id in ids)
+    sent = 0
+    for position, task_id in enumerate(ids):
+        try:
+            sent += send_task(app, task_id)
+        except BrokerUnreachable as exc:
+            # one line, not one traceback per task while the broker is down
+            log.error(
+                "sweep: the broker refused a message (%s); %d pending task(s) wait for "
+                "the next sweep",
+                exc,
+                len(ids) - position,
+            )
+            break
     if sent:
         log.info("sweep: sent %d pending task(s) again", sent)
     return sent

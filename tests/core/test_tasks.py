@@ -238,3 +238,31 @@ def test_a_message_a_stopped_worker_took_but_never_ran_does_not_hold_later_tests
         broker.join("example", timeout=200)
     _empty_stub_queues(broker)
     broker.join("example", timeout=200)  # nothing owed any more
+
+
+def test_while_the_broker_is_down_the_sweep_stops_at_the_first_refusal(
+    app, db, note, caplog, monkeypatch
+):
+    """Not one error with its traceback per pending task on every sweep: one line, and the
+    tasks wait, pending, for the sweep after the broker is back."""
+    broker = app.extensions["township_broker"]
+    for n in range(5):
+        enqueue("example.stamp", f"stamp:down:{n}", send=False, note_id=note.id)
+    db.session.commit()
+    tries = []
+
+    def refused(message, **options):
+        tries.append(message)
+        raise ConnectionError("connection refused")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(broker, "enqueue", refused)
+        assert resend_due(app, grace_seconds=0) == 0
+    assert len(tries) == 1
+    refusals = [r for r in caplog.records if "refused a message" in r.getMessage()]
+    assert len(refusals) == 1
+    assert "5 pending task(s) wait for the next sweep" in refusals[0].getMessage()
+    assert refusals[0].exc_info is None
+
+    assert resend_due(app, grace_seconds=0) == 5  # the broker is back
+    assert {task(db, f"stamp:down:{n}").status for n in range(5)} == {"pending"}
