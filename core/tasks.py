@@ -540,37 +540,6 @@ def _discard_sends(session) -> None:
     session.info.pop("township_send_after_commit", None)
 
 
-class BrokerUnreachable(Exception):
-    """A message could not be sent (the broker is down); the task stays pending."""
-
-
-def send_task(app, task_id: int) -> bool:
-    """Send the message for a pending task row; False if it needs none (done, unknown).
-
-    Raises :class:`BrokerUnreachable` when the send fails: the row stays pending and the
-    next sweep sends it.
-    """
-    state = app.extensions["township"]
-    with app.app_context():
-        record = db.session.get(TaskRecord, task_id)
-        if record is None or record.status != TaskStatus.pending:
-            return False
-        lazy = state.actors.get(record.actor_name)
-        if lazy is None:
-            log.error("task %s names an unknown actor %s", task_id, record.actor_name)
-            return False
-        db.session.rollback()  # no transaction held open while talking to the broker
-        try:
-            lazy.send(task_id)
-        except Exception as exc:  # the broker may be down: the sweep sends it again
-            raise BrokerUnreachable(f"{type(exc).__name__}: {exc}") from exc
-        db.session.execute(
-            update(TaskRecord).where(TaskRecord.id == task_id).values(sent_at=utcnow())
-        )
-        db.session.commit()
-        return True
-
-
 def _run_durable(
     fn: Callable[..., Any],
     actor_name: str,
@@ -678,18 +647,38 @@ def _aware(moment):
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+_sweeping = threading.Lock()
+
+
 def resend_due(app, grace_seconds: int | None = None) -> int:
     """Send again every pending task whose last send (or creation) is old enough.
 
     ``grace_seconds`` defaults to ``SWEEP_GRACE_SECONDS``; a task sent again several
     times waits longer (:func:`resend_wait`). Returns how many were sent.
+
+    One sweep at a time in a process: while one is sending, a sweep message that comes
+    meanwhile returns at once (the scheduler sends one every ``SWEEP_SECONDS``; when a
+    sweep took longer than that, sweeps queued behind each other took every worker thread
+    and no task got done). The messages are sent without a query each; the rows sent are
+    stamped ``sent_at`` together.
     """
+    if not _sweeping.acquire(blocking=False):
+        log.info("sweep: another sweep is still sending; this one has nothing to do")
+        return 0
+    try:
+        return _resend_due(app, grace_seconds)
+    finally:
+        _sweeping.release()
+
+
+def _resend_due(app, grace_seconds: int | None) -> int:
     grace = app.config["SWEEP_GRACE_SECONDS"] if grace_seconds is None else grace_seconds
+    actors = app.extensions["township"].actors
     with app.app_context():
         now = utcnow()
         last_sent = func.coalesce(TaskRecord.sent_at, TaskRecord.created_at)
         rows = db.session.execute(
-            select(TaskRecord.id, TaskRecord.created_at, TaskRecord.sent_at)
+            select(TaskRecord.id, TaskRecord.actor_name, TaskRecord.created_at, TaskRecord.sent_at)
             .where(
                 TaskRecord.status == TaskStatus.pending,
                 last_sent <= now - timedelta(seconds=grace),
@@ -698,29 +687,45 @@ def resend_due(app, grace_seconds: int | None = None) -> int:
             .limit(RESEND_WINDOW)
         ).all()
         db.session.remove()
-    ids = [
-        row.id
-        for row in rows
-        if row.sent_at is None
-        or (now - _aware(row.sent_at)).total_seconds()
-        >= resend_wait(row.created_at, row.sent_at, grace)
-    ][:RESEND_BATCH]
-    sent = 0
-    for position, task_id in enumerate(ids):
+        due = [
+            row
+            for row in rows
+            if row.sent_at is None
+            or (now - _aware(row.sent_at)).total_seconds()
+            >= resend_wait(row.created_at, row.sent_at, grace)
+        ][:RESEND_BATCH]
+        sent: list[int] = []
         try:
-            sent += send_task(app, task_id)
-        except BrokerUnreachable as exc:
-            # one line, not one traceback per task while the broker is down
-            log.error(
-                "sweep: the broker refused a message (%s); %d pending task(s) wait for "
-                "the next sweep",
-                exc,
-                len(ids) - position,
-            )
-            break
+            for position, row in enumerate(due):
+                lazy = actors.get(row.actor_name)
+                if lazy is None:
+                    log.error("task %s names an unknown actor %s", row.id, row.actor_name)
+                    continue
+                try:
+                    lazy.send(row.id)
+                except Exception as exc:  # the broker is down: one line, not one per task
+                    log.error(
+                        "sweep: the broker refused a message (%s: %s); %d pending task(s) "
+                        "wait for the next sweep",
+                        type(exc).__name__,
+                        exc,
+                        len(due) - position,
+                    )
+                    break
+                sent.append(row.id)
+        finally:
+            for chunk in range(0, len(sent), 500):
+                db.session.execute(
+                    update(TaskRecord)
+                    .where(TaskRecord.id.in_(sent[chunk : chunk + 500]))
+                    .values(sent_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+            db.session.commit()
+            db.session.remove()
     if sent:
-        log.info("sweep: sent %d pending task(s) again", sent)
-    return sent
+        log.info("sweep: sent %d pending task(s) again", len(sent))
+    return len(sent)
 
 
 def declared_actors() -> dict[str, LazyActor]:

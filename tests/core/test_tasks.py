@@ -266,3 +266,35 @@ def test_while_the_broker_is_down_the_sweep_stops_at_the_first_refusal(
 
     assert resend_due(app, grace_seconds=0) == 5  # the broker is back
     assert {task(db, f"stamp:down:{n}").status for n in range(5)} == {"pending"}
+
+
+def test_a_sweep_that_comes_while_one_is_sending_leaves_the_threads_to_the_work(
+    app, db, note, caplog, monkeypatch
+):
+    """The scheduler sends a sweep every few seconds; when one took longer, the next ones
+    each took a worker thread to send the same tasks again, until no thread was left for
+    the tasks themselves (seen in the RabbitMQ restart run: nothing done for 6 minutes)."""
+    caplog.set_level("INFO", logger="core.tasks")
+    broker = app.extensions["township_broker"]
+    for n in range(3):
+        enqueue("example.stamp", f"stamp:slow:{n}", send=False, note_id=note.id)
+    db.session.commit()
+    first_send, go_on = threading.Event(), threading.Event()
+    original = broker.enqueue
+
+    def slow(message, **options):
+        first_send.set()
+        go_on.wait(30)
+        return original(message, **options)
+
+    monkeypatch.setattr(broker, "enqueue", slow)
+    results = []
+    sweeping = threading.Thread(target=lambda: results.append(resend_due(app, grace_seconds=0)))
+    sweeping.start()
+    assert first_send.wait(30)
+    assert resend_due(app, grace_seconds=0) == 0  # returns at once, sends nothing
+    assert "another sweep is still sending" in caplog.text
+    go_on.set()
+    sweeping.join(30)
+    assert results == [3]
+    assert broker.queues["example"].qsize() == 3  # each task once, not once per sweep
