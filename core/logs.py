@@ -40,4 +40,9 @@ def configure_logging(app) -> None:
     root.handlers[:] = [handler]
     root.setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    # pika writes about ten lines and a traceback for every refused connection attempt
+    # (a worker retries several times a second while RabbitMQ is down: 190 MB of log in
+    # eight minutes of broker restarts). What failed reaches the log once through dramatiq
+    # ("Consumer encountered a connection error") and the sweep's own line.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     configure_logging._done = True
