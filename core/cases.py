@@ -399,7 +399,11 @@ def assign_case(case: Case, actor: User, handler: User | None, department: OrgUn
 def start_case(case: Case, actor: User) -> Case:
     """The handler starts work, or resumes after waiting for the citizen."""
     changes: dict[str, Any] = {}
-    if case.status == S.waiting and case.paused_since is not None:
+    clock_running = case.accepted_on is not None and case.limit_amount is not None
+    if case.status == S.waiting and case.paused_since is not None and not clock_running:
+        # waited before acceptance (or without a limit): no clock to push back
+        changes = {"paused_since": None}
+    elif case.status == S.waiting and case.paused_since is not None:
         calendar = WorkingCalendar.for_township(case.township_id)
         total = case.paused_working_days + calendar.working_days_between(
             case.paused_since, clock.today(case.township_id)

@@ -222,6 +222,22 @@ def test_waiting_for_the_citizen_pauses_the_clock(db, register, clerk):
     assert case.due_on == date(2025, 3, 12)
 
 
+def test_a_case_that_waits_for_the_citizen_before_it_is_accepted_resumes(db, register, clerk):
+    """Found by schemathesis: registered without acceptance, forwarded, started, waiting,
+    then started again answered 500 (no running clock to push back). It resumes; the case
+    has no limit running, so no due date appears from nowhere."""
+    with time_machine.travel(date(2025, 3, 3), tick=False):  # Monday
+        case = register(kind="approval", accept=False)
+        svc.forward_case(case, clerk, None, "转县民政局")
+        svc.start_case(case, clerk)
+        svc.wait_for_citizen(case, clerk, "请补交户口本")
+    with time_machine.travel(date(2025, 3, 5), tick=False):
+        svc.start_case(case, clerk)
+    assert case.status == CaseStatus.in_progress
+    assert (case.paused_since, case.paused_working_days, case.due_on) == (None, 0, None)
+    assert [e.action for e in case.events][-2:] == ["paused", "resumed"]
+
+
 def test_due_soon_then_overdue_sends_one_reminder_each(
     db, app, register, clerk, leader, stub_worker
 ):
