@@ -7,12 +7,8 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # shared_services (a shared broker, killed processes, real time) alone in one process
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -p no:cacheprovider
-define run_suite
-	$(PYTEST) -n $(TEST_WORKERS) -m "not shared_services" $(PYTEST_ARGS)
-	$(PYTEST) -m shared_services $(PYTEST_ARGS) || [ $$? -eq 5 ]
-endef
 
-.PHONY: run test test-sqlite test-postgresql fuzz lint fmt babel-extract babel-update babel-compile babel-plugins bench faults load clean
+.PHONY: run test suite test-sqlite test-postgresql fuzz lint fmt babel-extract babel-update babel-compile babel-plugins bench faults load clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -36,13 +32,16 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test lint test-sqlite test-postgresql
 
 test-sqlite: $(VENV)/.installed-test
-	$(run_suite)
+	@$(MAKE) --no-print-directory suite TOWNSHIP_TEST_DATABASE_URL=
+
+## The suite on the database TOWNSHIP_TEST_DATABASE_URL names (SQLite when empty).
+suite: $(VENV)/.installed-test
+	$(PYTEST) -n $(TEST_WORKERS) -m "not shared_services" $(PYTEST_ARGS)
+	$(PYTEST) -m shared_services $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test-postgresql: $(VENV)/.installed-test
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \
-	  export TOWNSHIP_TEST_DATABASE_URL=$(PG_URL) && \
-	  $(PYTEST) -n $(TEST_WORKERS) -m "not shared_services" $(PYTEST_ARGS) && \
-	  { $(PYTEST) -m shared_services $(PYTEST_ARGS) || [ $$? -eq 5 ]; }; \
+	  $(MAKE) --no-print-directory suite TOWNSHIP_TEST_DATABASE_URL=$(PG_URL); \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is unreachable under CI"; exit 1; \
 	else echo "PostgreSQL not reachable: skipping the PostgreSQL pass"; fi
 

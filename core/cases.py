@@ -399,20 +399,16 @@ def assign_case(case: Case, actor: User, handler: User | None, department: OrgUn
 def start_case(case: Case, actor: User) -> Case:
     """The handler starts work, or resumes after waiting for the citizen."""
     changes: dict[str, Any] = {}
-    clock_running = case.accepted_on is not None and case.limit_amount is not None
-    if case.status == S.waiting and case.paused_since is not None and not clock_running:
-        # waited before acceptance (or without a limit): no clock to push back
+    if case.status == S.waiting and case.paused_since is not None:
         changes = {"paused_since": None}
-    elif case.status == S.waiting and case.paused_since is not None:
-        calendar = WorkingCalendar.for_township(case.township_id)
-        total = case.paused_working_days + calendar.working_days_between(
-            case.paused_since, clock.today(case.township_id)
-        )
-        changes = {
-            "paused_since": None,
-            "paused_working_days": total,
-            "due_on": _due_with_pauses(case, calendar, total),
-        }
+        if case.accepted_on is not None and case.limit_amount is not None:
+            # the clock ran: push the due date back by the working days it stood still
+            calendar = WorkingCalendar.for_township(case.township_id)
+            total = case.paused_working_days + calendar.working_days_between(
+                case.paused_since, clock.today(case.township_id)
+            )
+            changes["paused_working_days"] = total
+            changes["due_on"] = _due_with_pauses(case, calendar, total)
     _move(case, S.in_progress, actor, "resumed" if changes else "started", **changes)
     db.session.commit()
     return case

@@ -639,12 +639,8 @@ def resend_wait(created_at, sent_at, grace: float) -> float:
     """
     if sent_at is None:
         return grace
-    waited = (_aware(sent_at) - _aware(created_at)).total_seconds()
+    waited = (sent_at - created_at).total_seconds()
     return min(max(grace, waited), RESEND_BACKOFF_LIMIT * grace)
-
-
-def _aware(moment):
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 _sweeping = threading.Lock()
@@ -690,8 +686,7 @@ def _resend_due(app, grace_seconds: int | None) -> int:
         due = [
             row
             for row in rows
-            if row.sent_at is None
-            or (now - _aware(row.sent_at)).total_seconds()
+            if (now - (row.sent_at or row.created_at)).total_seconds()
             >= resend_wait(row.created_at, row.sent_at, grace)
         ][:RESEND_BATCH]
         sent: list[int] = []
