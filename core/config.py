@@ -191,10 +191,11 @@ def _secret_key(instance_path: Path) -> str:
         try:
             key = path.read_text().strip()
         except FileNotFoundError:
-            key = ""
-        if key:
-            return key
-        if path.exists():  # an older, empty file: only its owner can tell why
+            pass  # (a file that appears after this read is another process's whole key)
+        else:
+            if key:
+                return key
+            # an older, empty file: only its owner can tell why
             raise ConfigError(f"{path} is empty: delete it or set TOWNSHIP_SECRET_KEY")
         key = secrets.token_urlsafe(48)
         draft = instance_path / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
