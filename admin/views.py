@@ -198,24 +198,41 @@ class LeanListMixin:
         mapper = sa_inspect(self.model)
         shown = [name for name, _ in self._list_columns]
         wanted = [*shown, *self.list_also_load]
+        # a relation shown as itself (no formatter) prints its name, which may be made
+        # of its own eager relations (a learner's person); one a formatter shows reads
+        # only its columns, and what else it needs is named in list_also_load
+        as_itself = {name for name in shown if name not in (self.column_formatters or {})}
+        plain = {name for name in self.list_also_load if "." not in name}
         options: list = [lazyload("*")]
+        options_for: set[str] = set()
         for name in dict.fromkeys(wanted):
             head = name.split(".", 1)[0]
             rel = mapper.relationships.get(head)
             if rel is None:
                 continue
+            if head in options_for:
+                continue
             attr = getattr(self.model, head)
             loader = selectinload(attr) if rel.uselist else joinedload(attr)
             target = rel.mapper.class_
-            # the related row's own eager collections stay unloaded; its eager scalars
-            # (what its name is made of, e.g. a learner's person) come with it
-            nested = [
-                lazyload(getattr(target, sub.key))
-                if sub.uselist
-                else joinedload(getattr(target, sub.key)).lazyload("*")
-                for sub in rel.mapper.relationships
-                if sub.lazy in ("selectin", "joined", "subquery", "immediate")
-            ]
+            named = {n.split(".", 2)[1] for n in self.list_also_load if n.startswith(head + ".")}
+            keep = head in as_itself or head in plain
+            nested = []
+            for sub in rel.mapper.relationships:
+                sub_attr = getattr(target, sub.key)
+                if sub.key in named:
+                    nested.append(
+                        (selectinload(sub_attr) if sub.uselist else joinedload(sub_attr)).lazyload(
+                            "*"
+                        )
+                    )
+                elif sub.lazy in ("selectin", "joined", "subquery", "immediate"):
+                    nested.append(
+                        joinedload(sub_attr).lazyload("*")
+                        if keep and not sub.uselist
+                        else lazyload(sub_attr)
+                    )
+            options_for.add(head)
             options.append(loader.options(*nested) if nested else loader)
         for prop in mapper.column_attrs:
             if prop.key in wanted or len(prop.columns) != 1:

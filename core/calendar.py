@@ -63,6 +63,25 @@ def official_years() -> range:
     return range(years[0], years[-1] + 1)
 
 
+@functools.lru_cache(maxsize=8192)
+def _national_day(day: date) -> DayInfo:
+    """A day by the national schedule alone (the same for every township), worked out
+    once per process: ``chinese-calendar`` scans its whole table on every question,
+    and a list of 50 cases asks about hundreds of days."""
+    if day.year in official_years():
+        workday = chinese_calendar.is_workday(day)
+        _, name = chinese_calendar.get_holiday_detail(day)
+        if day.weekday() >= 5:
+            return DayInfo(day, workday, "adjusted_workday" if workday else "weekend", name)
+        return DayInfo(day, workday, "weekday" if workday else "holiday", name)
+    name = _fallback_holidays(day.year).get(day)
+    if name:
+        return DayInfo(day, False, "estimated_holiday", name)
+    if day.weekday() >= 5:
+        return DayInfo(day, False, "weekend")
+    return DayInfo(day, True, "weekday")
+
+
 class WorkingCalendar:
     """Working days for one township."""
 
@@ -70,6 +89,7 @@ class WorkingCalendar:
         #: answers already worked out (a list of cases asks for the same days again)
         self._infos: dict[date, DayInfo] = {}
         self._added: dict[tuple[date, int], DueDate] = {}
+        self._between: dict[tuple[date, date], int] = {}
         self._own = {}
         for day, entry in (own_days or {}).items():
             if isinstance(entry, CalendarDay):
@@ -94,18 +114,7 @@ class WorkingCalendar:
         if day in self._own:
             workday, note = self._own[day]
             return DayInfo(day, workday, "township", note)
-        if day.year in official_years():
-            workday = chinese_calendar.is_workday(day)
-            _, name = chinese_calendar.get_holiday_detail(day)
-            if day.weekday() >= 5:
-                return DayInfo(day, workday, "adjusted_workday" if workday else "weekend", name)
-            return DayInfo(day, workday, "weekday" if workday else "holiday", name)
-        name = _fallback_holidays(day.year).get(day)
-        if name:
-            return DayInfo(day, False, "estimated_holiday", name)
-        if day.weekday() >= 5:
-            return DayInfo(day, False, "weekend")
-        return DayInfo(day, True, "weekday")
+        return _national_day(day)
 
     def is_workday(self, day: date) -> bool:
         return self.info(day).workday
@@ -177,11 +186,14 @@ class WorkingCalendar:
 
     def working_days_between(self, after: date, until: date) -> int:
         """Working days in ``(after, until]``."""
-        count, day = 0, after
-        while day < until:
-            day += timedelta(days=1)
-            count += self.is_workday(day)
-        return count
+        found = self._between.get((after, until))
+        if found is None:
+            count, day = 0, after
+            while day < until:
+                day += timedelta(days=1)
+                count += self.is_workday(day)
+            found = self._between[(after, until)] = count
+        return found
 
     def _estimated(self, start: date, end: date) -> list[int]:
         known = official_years()

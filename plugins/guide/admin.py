@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -315,16 +315,22 @@ class CountyScoped:
     township_attr = "county_id"
 
     def township_ids(self, permission: str | None = None) -> set[int]:
+        """Worked out once per request: the page asks several times (access, menu,
+        rows, count)."""
         tids = super().township_ids(permission)  # type: ignore[misc]
         if not tids:
             return set()
-        return set(
-            db.session.scalars(
-                select(OrgUnit.parent_id).where(
-                    OrgUnit.id.in_(tids), OrgUnit.parent_id.is_not(None)
+        memo = g.setdefault("_guide_county_ids", {})
+        key = frozenset(tids)
+        if key not in memo:
+            memo[key] = frozenset(
+                db.session.scalars(
+                    select(OrgUnit.parent_id).where(
+                        OrgUnit.id.in_(tids), OrgUnit.parent_id.is_not(None)
+                    )
                 )
             )
-        )
+        return set(memo[key])
 
 
 class ModelMatterView(CountyScoped, GuideModelView):
