@@ -36,9 +36,7 @@ def _lists(app) -> list[str]:
     from admin.views import TownshipModelView
 
     admin = app.extensions["admin"][0]
-    return sorted(
-        view.endpoint for view in admin._views if isinstance(view, TownshipModelView)
-    )
+    return sorted(view.endpoint for view in admin._views if isinstance(view, TownshipModelView))
 
 
 def test_every_list_costs_the_same_queries_for_2_and_100_rows(app, client, db, demo_county):
