@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, case, func, select
 
-from admin.timeliness import prime, timeliness_of
+from admin.timeliness import open_due_state, prime
 from admin.views import SecureViewMixin
 from core import clock
 from core.calendar import uncovered_years
@@ -78,9 +78,12 @@ def build_dashboards(township_ids: set[int], today: date | None = None) -> list[
     ):
         boards[tid].open, boards[tid].overdue = count, int(late)
 
+    # "due soon" depends on the township and the due date only: the open cases are
+    # counted per due date in SQL, and each date is judged once (not each case)
     prime(township_ids)
-    candidates = db.session.scalars(
-        select(Case).where(
+    for tid, due_on, count in db.session.execute(
+        select(Case.township_id, Case.due_on, func.count(Case.id))
+        .where(
             is_open,
             Case.township_id.in_(township_ids),
             Case.due_on >= (today or min(clock.today_groups(township_ids))),
@@ -88,10 +91,10 @@ def build_dashboards(township_ids: set[int], today: date | None = None) -> list[
             <= (today or max(clock.today_groups(township_ids)))
             + timedelta(days=DUE_SOON_HORIZON_DAYS),
         )
-    ).all()
-    for item in candidates:
-        if timeliness_of(item, today) == "due_soon":
-            boards[item.township_id].due_soon += 1
+        .group_by(Case.township_id, Case.due_on)
+    ):
+        if open_due_state(tid, due_on, today) == "due_soon":
+            boards[tid].due_soon += count
 
     handlers: dict[int, list[HandlerRow]] = defaultdict(list)
     for tid, user_id, name, count, late in db.session.execute(

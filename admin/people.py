@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from wtforms import SelectField, ValidationError
 from wtforms.fields.choices import SelectChoice
 
 from admin.views import TownshipModelView
-from core.access import can, mask_id_number, mask_phone
+from core.access import can, mask_id_number, mask_phone, township_ids_with
 from core.db import db
 from core.models import OrgUnit, Person, PersonCategory, UnitKind
 
@@ -42,10 +43,19 @@ def _category_formatter(view, context, model, name):
     return CATEGORY_LABELS.get(model.category, model.category)
 
 
+def _sensitive_townships() -> frozenset[int]:
+    """Townships where the user reads ID numbers and phones in full (once per request:
+    a list asks on every row)."""
+    found = g.get("_people_sensitive")
+    if found is None:
+        found = g._people_sensitive = frozenset(township_ids_with(current_user, SENSITIVE))
+    return found
+
+
 def _masked(mask):
     def formatter(view, context, model, name):
         value = getattr(model, name)
-        if can(current_user, SENSITIVE, model.township_id):
+        if model.township_id in _sensitive_townships():
             return value
         return mask(value)
 

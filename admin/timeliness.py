@@ -9,7 +9,7 @@ from flask import g
 
 from core import clock
 from core.calendar import WorkingCalendar
-from core.cases import timeliness
+from core.cases import due_state, timeliness
 from core.models import Case
 
 DUE_SOON_POLICY = "core.due_soon_working_days"
@@ -53,6 +53,13 @@ def timeliness_of(case: Case, today: date | None = None) -> str:
     if threshold is None:
         threshold = due_soon_days_for([tid])[tid]
     return timeliness(case, today or today_of(tid), threshold, calendar)
+
+
+def open_due_state(township_id: int, due_on: date | None, today: date | None = None) -> str:
+    """:func:`core.cases.due_state` of an open case of the township due on ``due_on``."""
+    calendar = calendars_for([township_id])[township_id]
+    threshold = due_soon_days_for([township_id])[township_id]
+    return due_state(township_id, due_on, today or today_of(township_id), threshold, calendar)
 
 
 def prime(township_ids: Iterable[int]) -> None:

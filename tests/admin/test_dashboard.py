@@ -39,6 +39,7 @@ def test_dashboard_counts_due_soon_overdue_and_per_handler(
     make_case(township, clerk, handler=clerk, due_on=today - timedelta(days=2))
     make_case(township, clerk, handler=clerk, due_on=today - timedelta(days=1))
     make_case(township, clerk, handler=leader, due_on=today)  # due today: due soon
+    make_case(township, clerk, handler=leader, due_on=today)  # the same day: counted too
     make_case(township, clerk, handler=leader, due_on=today + timedelta(days=60))
     make_case(other_township, other_clerk, due_on=today - timedelta(days=5))
     enable(township)
@@ -46,15 +47,15 @@ def test_dashboard_counts_due_soon_overdue_and_per_handler(
     make_note(township)
     staff.login(clerk)
     page = text(client.get("/admin/"))
-    assert _figure(page, "open") == 4
+    assert _figure(page, "open") == 5
     assert _figure(page, "overdue") == 2
-    assert _figure(page, "due_soon") == 1
+    assert _figure(page, "due_soon") == 2
     assert "示例笔记" in page and _figure(page, "plugin") == 2
     rows = [
         tuple(cell.get_text(strip=True) for cell in row.find_all("td"))
         for row in BeautifulSoup(page, "html.parser").select("tr.handler-row")
     ]
-    assert sorted(rows) == sorted([("王办事", "2", "2"), ("李镇长", "2", "0")])
+    assert sorted(rows) == sorted([("王办事", "2", "2"), ("李镇长", "3", "0")])
     assert "西镇" not in page
 
 
