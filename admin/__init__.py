@@ -84,14 +84,8 @@ def _fresh_request_caches() -> None:
 
     if request.path.startswith("/admin"):
         forget_enabling()
-        for key in (
-            "_admin_calendars",
-            "_admin_due_soon",
-            "_admin_todays",
-            "_admin_due_badges",
-            "_admin_kind_labels",
-            "_admin_words",
-        ):
+        # every per-request cache of the admin (core and plugins) is named "_admin_..."
+        for key in [key for key in vars(g) if key.startswith("_admin_")]:
             g.pop(key, None)
         clear_cache()
 

@@ -141,21 +141,32 @@ def object_label(code: str) -> str:
 
 
 def _model_class(object_type: str):
-    for mapper in db.Model.registry.mappers:
-        if mapper.class_.__name__ == object_type:
-            return mapper.class_
-    return None
+    """The model named ``object_type`` (a trail page asks on every row)."""
+    if object_type not in _MODELS:  # a name not seen yet: the models are read again
+        for mapper in db.Model.registry.mappers:
+            _MODELS.setdefault(mapper.class_.__name__, mapper.class_)
+        _MODELS.setdefault(object_type, None)
+    return _MODELS[object_type]
 
 
 def _admin_view(object_type: str):
     from flask import current_app
 
     admin = current_app.extensions.get("township_admin")
-    for view in getattr(admin, "_views", ()):
-        model = getattr(view, "model", None)
-        if model is not None and model.__name__ == object_type:
-            return view
-    return None
+    views = _VIEWS.get(id(admin))
+    if views is None or views[0] is not admin:
+        by_model = {}
+        for view in getattr(admin, "_views", ()):
+            model = getattr(view, "model", None)
+            if model is not None:
+                by_model.setdefault(model.__name__, view)
+        views = _VIEWS[id(admin)] = (admin, by_model)
+    return views[1].get(object_type)
+
+
+#: model name -> model class; id(admin) -> (admin, {model name: its first view})
+_MODELS: dict[str, Any] = {}
+_VIEWS: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
 def field_label(object_type: str, key: str) -> str:

@@ -46,9 +46,9 @@ def _category_formatter(view, context, model, name):
 def _sensitive_townships() -> frozenset[int]:
     """Townships where the user reads ID numbers and phones in full (once per request:
     a list asks on every row)."""
-    found = g.get("_people_sensitive")
+    found = g.get("_admin_people_sensitive")
     if found is None:
-        found = g._people_sensitive = frozenset(township_ids_with(current_user, SENSITIVE))
+        found = g._admin_people_sensitive = frozenset(township_ids_with(current_user, SENSITIVE))
     return found
 
 

@@ -56,6 +56,8 @@ LEAN_LIST_TEMPLATE = "admin/township/list.html"
 BIG_COUNT_SECONDS = 600
 #: (view, townships, search, filters) -> until when (time.monotonic()) the list is "big"
 _big_counts: dict[tuple, float] = {}
+#: (endpoint, site root, arguments) -> the address of a static file
+_static_urls: dict[tuple, str] = {}
 
 
 def enabling_townships(key: str) -> set[int]:
@@ -146,6 +148,17 @@ class SecureViewMixin:
         if not current_user.is_authenticated:
             return False
         return bool(self.township_ids(self.permission_read))
+
+    def get_url(self, endpoint: str, **kwargs: Any) -> str:
+        """flask-admin's ``get_url``; a static file's address (a page asks for twenty:
+        scripts, styles) is worked out once per process and site root."""
+        if not endpoint.endswith("static"):
+            return super().get_url(endpoint, **kwargs)  # type: ignore[misc]
+        key = (endpoint, request.script_root, tuple(sorted(kwargs.items())))
+        url = _static_urls.get(key)
+        if url is None:
+            url = _static_urls[key] = super().get_url(endpoint, **kwargs)  # type: ignore[misc]
+        return url
 
     def is_visible(self) -> bool:
         return self.is_accessible()

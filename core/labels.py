@@ -15,10 +15,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 #: code -> label mappings registered by name (e.g. "releases.channel")
 _CODES: dict[str, Mapping[str, Any]] = {}
+#: (language, member) -> label (labels are fixed once the catalogs are loaded)
+_LABELS: dict[tuple[Any, Any], str] = {}
 
 
 class LabelledEnum(enum.StrEnum):
@@ -31,7 +34,15 @@ class LabelledEnum(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str(self.labels().get(self, self.value))
+        """The member in words, in the current language (worked out once per process
+        and language: a list shows the same few labels on every row)."""
+        key = (get_locale(), self)
+        found = _LABELS.get(key)
+        if found is None:
+            found = str(self.labels().get(self, self.value))
+            if len(_LABELS) < 20_000:
+                _LABELS[key] = found
+        return found
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

@@ -320,7 +320,7 @@ class CountyScoped:
         tids = super().township_ids(permission)  # type: ignore[misc]
         if not tids:
             return set()
-        memo = g.setdefault("_guide_county_ids", {})
+        memo = g.setdefault("_admin_guide_county_ids", {})
         key = frozenset(tids)
         if key not in memo:
             memo[key] = frozenset(
