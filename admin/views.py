@@ -384,6 +384,13 @@ class LeanListMixin:
         finally:
             g.pop("_township_listing", None)
 
+    def delete_form(self):
+        """flask-admin builds a delete form for every list page; the lean list renders
+        its delete buttons itself (with the CSRF token), so a list page skips it."""
+        if g.get("_township_listing") and self.lean_rendering():
+            return None
+        return super().delete_form()  # type: ignore[misc]
+
     def render(self, template, **kwargs):
         if template == self.list_template and "data" in kwargs and "list_columns" in kwargs:
             kwargs["count_is_estimate"] = bool(g.pop("_township_count_estimate", False))

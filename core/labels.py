@@ -20,8 +20,8 @@ from flask_babel import lazy_gettext as _l
 
 #: code -> label mappings registered by name (e.g. "releases.channel")
 _CODES: dict[str, Mapping[str, Any]] = {}
-#: (language, member) -> label (labels are fixed once the catalogs are loaded)
-_LABELS: dict[tuple[Any, Any], str] = {}
+#: (language, enum class, value) -> label (labels are fixed once the catalogs are loaded)
+_LABELS: dict[tuple[Any, type, str], str] = {}
 
 
 class LabelledEnum(enum.StrEnum):
@@ -36,7 +36,8 @@ class LabelledEnum(enum.StrEnum):
     def label(self) -> str:
         """The member in words, in the current language (worked out once per process
         and language: a list shows the same few labels on every row)."""
-        key = (get_locale(), self)
+        # members of two enums with the same value are equal (StrEnum): the class too
+        key = (get_locale(), type(self), self._value_)
         found = _LABELS.get(key)
         if found is None:
             found = str(self.labels().get(self, self.value))

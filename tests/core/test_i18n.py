@@ -203,3 +203,36 @@ def test_no_message_is_hidden_in_an_f_string():
         "translated calls inside f-strings are not extracted; compute the message "
         "into a variable first, then use it in the f-string:\n" + "\n".join(hidden)
     )
+
+
+def test_labels_of_two_enums_sharing_a_value_stay_their_own_in_each_language(app):
+    """Labels are kept per process and language: a member of one enum never lends its
+    words to another enum's member of the same value (StrEnum members equal their value)."""
+    from flask_babel import force_locale
+    from flask_babel import lazy_gettext as _l
+
+    from core.labels import LabelledEnum
+
+    class Visit(LabelledEnum):
+        again = "again"
+
+        @classmethod
+        def labels(cls):
+            return {cls.again: _l("Another visit needed")}
+
+    class Reply(LabelledEnum):
+        again = "again"
+
+        @classmethod
+        def labels(cls):
+            return {cls.again: _l("Approved, to be handed out")}
+
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            assert Visit.again.label == "Another visit needed"
+            assert Reply.again.label == "Approved, to be handed out"
+        with force_locale("zh_CN"):
+            assert Visit.again.label != "Another visit needed"
+            assert Visit.again.label != Reply.again.label
+        with force_locale("en"):  # asked again: from the memo, still its own words
+            assert Visit.again.label == "Another visit needed"
