@@ -9,13 +9,13 @@
    server, several rounds, medians. Prints one table: req/s, p50/p99, bytes, SQL
    queries per page, and the ratio to hello-world (public pages) or to Django's
    changelist of the same rows (staff lists).
-3. Times the deadline sweep (100,000 open cases), the inbox of a leader with 10,000
-   open items, the task path beside a bare dramatiq actor on Redis, and
-   ``create_app()`` in a fresh process.
+3. Times the deadline sweep (100,000 open cases), the county dashboard, the inbox of
+   a leader with 10,000 open items, the task path beside a bare dramatiq actor on
+   Redis, and ``create_app()`` in a fresh process.
 
     .venv/bin/python bench/run.py                     # everything (all 127 pages: about an hour)
     .venv/bin/python bench/run.py --only pages --duration 3 --rounds 2
-    .venv/bin/python bench/run.py --only sweep,tasks,inbox,startup
+    .venv/bin/python bench/run.py --only sweep,tasks,inbox,dashboard,startup
     .venv/bin/python bench/run.py --only pages --pages admin_cases,archives_ --no-peer
 
 Options: ``--url`` (default ``BENCH_DATABASE_URL`` or ``.../bench_perf``), ``--redis``
@@ -760,7 +760,7 @@ def main() -> None:
     parser.add_argument("--redis", default=DEFAULT_REDIS_URL)
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--source", help="serve the platform from this checkout (a 'before' run)")
-    parser.add_argument("--only", default="pages,sweep,inbox,tasks,startup")
+    parser.add_argument("--only", default="pages,sweep,inbox,dashboard,tasks,startup")
     parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
@@ -778,7 +778,7 @@ def main() -> None:
     app, seeded = prepare(args)
     if "pages" in only:
         run_pages(args, app, seeded)
-    for part in ("sweep", "inbox", "tasks", "startup"):
+    for part in ("sweep", "inbox", "dashboard", "tasks", "startup"):
         if part in only:
             print()
             script = BENCH / f"measure_{part}.py"
