@@ -77,17 +77,24 @@ def _fresh_request_caches() -> None:
     Production requests get a fresh ``g`` anyway; a test client inside an app
     context shares one ``g`` between requests, which would keep stale answers.
     """
-    from flask import g, request
+    from flask import request
 
     from admin.views import forget_enabling
     from core.access import clear_cache
 
     if request.path.startswith("/admin"):
         forget_enabling()
-        # every per-request cache of the admin (core and plugins) is named "_admin_..."
-        for key in [key for key in vars(g) if key.startswith("_admin_")]:
-            g.pop(key, None)
+        forget_request_caches()
         clear_cache()
+
+
+def forget_request_caches() -> None:
+    """Empty the admin's per-request caches: every one (core and plugins) is kept in
+    ``g`` under a name starting ``_admin_``."""
+    from flask import g
+
+    for key in [key for key in vars(g) if key.startswith("_admin_")]:
+        g.pop(key, None)
 
 
 def init_admin(app: Flask) -> Admin:

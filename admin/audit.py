@@ -150,23 +150,26 @@ def _model_class(object_type: str):
 
 
 def _admin_view(object_type: str):
+    """The first admin view of the model named ``object_type``, from a dict the admin
+    keeps (a trail page asks on every row)."""
     from flask import current_app
 
     admin = current_app.extensions.get("township_admin")
-    views = _VIEWS.get(id(admin))
-    if views is None or views[0] is not admin:
+    if admin is None:
+        return None
+    by_model = getattr(admin, "_township_views_by_model", None)
+    if by_model is None:
         by_model = {}
-        for view in getattr(admin, "_views", ()):
+        for view in admin._views:
             model = getattr(view, "model", None)
             if model is not None:
                 by_model.setdefault(model.__name__, view)
-        views = _VIEWS[id(admin)] = (admin, by_model)
-    return views[1].get(object_type)
+        admin._township_views_by_model = by_model
+    return by_model.get(object_type)
 
 
-#: model name -> model class; id(admin) -> (admin, {model name: its first view})
+#: model name -> model class (None: no such model)
 _MODELS: dict[str, Any] = {}
-_VIEWS: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
 def field_label(object_type: str, key: str) -> str:

@@ -42,23 +42,28 @@ def today_of(township_id: int) -> date:
     return day
 
 
-def timeliness_of(case: Case, today: date | None = None) -> str:
-    """``on_time``, ``due_soon``, ``overdue``, ``paused`` or ``done`` with the township's
-    calendar and threshold (both loaded once per request for every township)."""
-    tid = case.township_id
+def _calendar_and_threshold(tid: int) -> tuple[WorkingCalendar, int]:
+    """The township's calendar and "due soon" threshold, from the request's cache."""
     calendars = g.get("_admin_calendars") or {}
     calendar = calendars.get(tid) or calendars_for([tid])[tid]
     thresholds = g.get("_admin_due_soon") or {}
     threshold = thresholds.get(tid)
     if threshold is None:
         threshold = due_soon_days_for([tid])[tid]
+    return calendar, threshold
+
+
+def timeliness_of(case: Case, today: date | None = None) -> str:
+    """``on_time``, ``due_soon``, ``overdue``, ``paused`` or ``done`` with the township's
+    calendar and threshold (both loaded once per request for every township)."""
+    tid = case.township_id
+    calendar, threshold = _calendar_and_threshold(tid)
     return timeliness(case, today or today_of(tid), threshold, calendar)
 
 
 def open_due_state(township_id: int, due_on: date | None, today: date | None = None) -> str:
     """:func:`core.cases.due_state` of an open case of the township due on ``due_on``."""
-    calendar = calendars_for([township_id])[township_id]
-    threshold = due_soon_days_for([township_id])[township_id]
+    calendar, threshold = _calendar_and_threshold(township_id)
     return due_state(township_id, due_on, today or today_of(township_id), threshold, calendar)
 
 

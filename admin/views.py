@@ -217,13 +217,9 @@ class LeanListMixin:
         as_itself = {name for name in shown if name not in (self.column_formatters or {})}
         plain = {name for name in self.list_also_load if "." not in name}
         options: list = [lazyload("*")]
-        options_for: set[str] = set()
-        for name in dict.fromkeys(wanted):
-            head = name.split(".", 1)[0]
+        for head in dict.fromkeys(name.split(".", 1)[0] for name in wanted):
             rel = mapper.relationships.get(head)
             if rel is None:
-                continue
-            if head in options_for:
                 continue
             attr = getattr(self.model, head)
             loader = selectinload(attr) if rel.uselist else joinedload(attr)
@@ -245,7 +241,6 @@ class LeanListMixin:
                         if keep and not sub.uselist
                         else lazyload(sub_attr)
                     )
-            options_for.add(head)
             options.append(loader.options(*nested) if nested else loader)
         for prop in mapper.column_attrs:
             if prop.key in wanted or len(prop.columns) != 1:

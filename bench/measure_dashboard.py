@@ -25,10 +25,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    from flask import g
     from sqlalchemy import func, select
 
-    from admin import dashboard
+    from admin import dashboard, forget_request_caches
     from core.access import township_ids_with
     from core.db import db
     from core.models import OPEN_STATUSES, Case, User
@@ -49,8 +48,7 @@ def main() -> None:
             if without_plugins:
                 dashboard.plugin_figures = lambda township: []
             try:
-                for key in [key for key in vars(g) if key.startswith("_admin_")]:
-                    g.pop(key)
+                forget_request_caches()
                 db.session.expire_all()
                 started = time.perf_counter()
                 with count_queries(db.engine) as statements:

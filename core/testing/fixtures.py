@@ -271,6 +271,26 @@ def _password_hash() -> str:
 
 
 @pytest.fixture
+def demo_user(db) -> Callable:
+    """The demo county loaded (:mod:`core.demo`); ``demo_user("county")`` returns one of
+    its users, who now signs in with :data:`PASSWORD`."""
+    from sqlalchemy import select
+
+    from core.demo import load_demo
+    from core.models import User
+
+    load_demo()
+
+    def _user(username: str):
+        user = db.session.scalar(select(User).where(User.username == username))
+        user.password_hash = _password_hash()
+        db.session.commit()
+        return user
+
+    return _user
+
+
+@pytest.fixture
 def create_user(db) -> Callable:
     from core.models import Membership, User
 

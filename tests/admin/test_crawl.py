@@ -7,24 +7,13 @@ from core.testing.crawl import crawl_admin
 
 
 @pytest.fixture
-def demo_county(app, db):
-    from sqlalchemy import select
-
-    from core.demo import load_demo
-    from core.models import User
-
-    load_demo()
-    return db.session.scalar(select(User).where(User.username == "county"))
+def demo_county(demo_user):
+    return demo_user("county")
 
 
 def test_every_admin_page_reads_in_chinese(app, client, demo_county):
-    from core.auth import hash_password
     from core.testing.fixtures import PASSWORD
 
-    demo_county.password_hash = hash_password(PASSWORD)
-    from core.db import db
-
-    db.session.commit()
     client.post("/login", data={"username": "county", "password": PASSWORD})
     findings, pages = crawl_admin(client)
     print(f"crawled {pages} pages")

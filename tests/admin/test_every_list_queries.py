@@ -17,19 +17,8 @@ MAX_QUERIES = 6
 
 
 @pytest.fixture
-def demo_county(app, db):
-    from sqlalchemy import select
-
-    from core.auth import hash_password
-    from core.demo import load_demo
-    from core.models import User
-    from core.testing.fixtures import PASSWORD
-
-    load_demo()
-    county = db.session.scalar(select(User).where(User.username == "county"))
-    county.password_hash = hash_password(PASSWORD)
-    db.session.commit()
-    return county
+def demo_county(demo_user):
+    return demo_user("county")
 
 
 def _lists(app) -> list[str]:

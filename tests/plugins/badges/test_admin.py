@@ -78,16 +78,8 @@ def test_the_numbering_scheme_is_validated(client, db, badges_township, badge_of
 
 
 @pytest.fixture
-def demo_admin(app, db):
-    from core.auth import hash_password
-    from core.demo import load_demo
-    from core.models import User
-
-    load_demo()
-    user = db.session.scalar(select(User).where(User.username == "dongfeng-township-admin"))
-    user.password_hash = hash_password(PASSWORD)
-    db.session.commit()
-    return user
+def demo_admin(demo_user):
+    return demo_user("dongfeng-township-admin")
 
 
 def test_every_badges_admin_page_reads_in_chinese(client, db, demo_admin):

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from core import clock, inbox
 from core.institutions import set_enabled
 from core.testing.crawl import crawl_admin
-from core.testing.fixtures import PASSWORD
 from plugins.evaluation import services
 from plugins.evaluation.models import (
     EvaluationCriterion,
@@ -227,16 +226,8 @@ def test_the_core_reopening_a_case_settles_its_open_follow_up(
 
 
 @pytest.fixture
-def demo_admin(app, db):
-    from core.auth import hash_password
-    from core.demo import load_demo
-    from core.models import User
-
-    load_demo()
-    user = db.session.scalar(select(User).where(User.username == "dongfeng-township-admin"))
-    user.password_hash = hash_password(PASSWORD)
-    db.session.commit()
-    return user
+def demo_admin(demo_user):
+    return demo_user("dongfeng-township-admin")
 
 
 def test_every_evaluation_admin_page_reads_in_chinese(client, db, demo_admin):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core import inbox
 from core.institutions import set_enabled
 from core.testing.crawl import crawl_admin
-from core.testing.fixtures import PASSWORD, page_text
+from core.testing.fixtures import page_text
 from plugins.hearings import services
 from plugins.hearings.models import Hearing, HearingQuestion, HearingStatus, QuestionStatus
 
@@ -269,16 +269,8 @@ def test_lists_cost_the_same_queries_for_5_and_50_hearings(
 
 
 @pytest.fixture
-def demo_admin(app, db):
-    from core.auth import hash_password
-    from core.demo import load_demo
-    from core.models import User
-
-    load_demo()
-    user = db.session.scalar(select(User).where(User.username == "dongfeng-township-admin"))
-    user.password_hash = hash_password(PASSWORD)
-    db.session.commit()
-    return user
+def demo_admin(demo_user):
+    return demo_user("dongfeng-township-admin")
 
 
 def test_every_hearings_admin_page_reads_in_chinese(client, db, demo_admin):

@@ -7,23 +7,15 @@ import pytest
 from sqlalchemy import func, select
 
 from core.testing.crawl import crawl_admin
-from core.testing.fixtures import PASSWORD, page_text, page_texts
+from core.testing.fixtures import page_text, page_texts
 from plugins.petitions import services
 from plugins.petitions.models import Petition, ReceptionSession, SessionStatus
 from tests.plugins.petitions.conftest import ID_LI, login
 
 
 @pytest.fixture
-def demo_admin(app, db):
-    from core.auth import hash_password
-    from core.demo import load_demo
-    from core.models import User
-
-    load_demo()
-    user = db.session.scalar(select(User).where(User.username == "dongfeng-township-admin"))
-    user.password_hash = hash_password(PASSWORD)
-    db.session.commit()
-    return user
+def demo_admin(demo_user):
+    return demo_user("dongfeng-township-admin")
 
 
 def test_every_petitions_admin_page_reads_in_chinese(client, db, demo_admin):

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from core import clock, inbox
 from core.institutions import set_enabled
 from core.testing.crawl import crawl_admin
-from core.testing.fixtures import PASSWORD
 from plugins.supervision import services
 from plugins.supervision.models import SupervisionCoverage, SupervisionMember
 
@@ -107,16 +106,8 @@ def test_disabled_supervision_answers_404_and_asks_nothing(client, db, township,
 
 
 @pytest.fixture
-def demo_admin(app, db):
-    from core.auth import hash_password
-    from core.demo import load_demo
-    from core.models import User
-
-    load_demo()
-    user = db.session.scalar(select(User).where(User.username == "dongfeng-township-admin"))
-    user.password_hash = hash_password(PASSWORD)
-    db.session.commit()
-    return user
+def demo_admin(demo_user):
+    return demo_user("dongfeng-township-admin")
 
 
 def test_every_supervision_admin_page_reads_in_chinese(client, db, demo_admin):
