@@ -120,6 +120,9 @@ OBJECT_LABELS = {
     "Institution": _l("Institution"),
     "InstitutionSetting": _l("Institution"),
     "RoleGrant": _l("Permission of a role"),
+    "DutyPattern": _l("Duty pattern"),
+    "DutyChange": _l("Duty change"),
+    "Absence": _l("Absence record"),
 }
 
 #: how long a value may be in the trail before it is shortened (the whole is one click away)

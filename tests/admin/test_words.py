@@ -124,3 +124,28 @@ def test_the_audit_trail_reads_in_words_and_shortens_long_values(
     summary = page_text(html, "details.audit-long summary")
     assert summary.endswith("…") and len(summary) <= 80
     assert page_text(html, "details.audit-long div") == long_text  # the whole, one click away
+
+
+def test_the_audit_trail_names_the_duty_rota_and_absences_in_words(
+    client, staff, township_admin, township, db
+):
+    """Changes to the duty rota and absence records (the core writes them to the trail)
+    name their object in words, not by the model's class name."""
+    from core.models import AuditEvent
+
+    for object_type in ("DutyPattern", "DutyChange", "Absence"):
+        db.session.add(
+            AuditEvent(
+                township_id=township.id,
+                action="create",
+                object_type=object_type,
+                object_id="1",
+                after={"note": "示例"},
+            )
+        )
+    db.session.commit()
+    staff.login(township_admin)
+    _chinese(client)
+    cells = " ".join(page_texts(text(client.get("/admin/admin_audit/")), "td"))
+    assert "值班安排" in cells and "值班调整" in cells and "外出登记" in cells
+    assert "DutyPattern" not in cells and "DutyChange" not in cells and "Absence" not in cells
