@@ -61,10 +61,12 @@ def serve(host, port, threads, no_demo):
     import waitress
 
     from core import demo
+    from core.db import utcnow
     from core.migrate import upgrade
     from core.tasks import is_embedded, resend_due, start_embedded_worker
 
     app = current_app._get_current_object()
+    started = utcnow()
     upgrade(app)
     if not no_demo and demo.database_is_empty():
         click.echo("Empty database: loading the demo county ...")
@@ -79,7 +81,9 @@ def serve(host, port, threads, no_demo):
         worker = start_embedded_worker(app)
         stoppers.append(worker.stop)
         click.echo(f"Embedded task worker: {app.config['EMBEDDED_WORKER_THREADS']} thread(s)")
-    resend_due(app, grace_seconds=0)
+    # what an earlier run left pending goes out now; what this run sent (the demo's
+    # e-mails) is already in the queue, and sending it again delivered it twice
+    resend_due(app, grace_seconds=0, sent_before=started)
     if app.config.get("EMBEDDED_SCHEDULER"):
         from scheduler.service import start_embedded_scheduler
 

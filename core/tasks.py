@@ -54,7 +54,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -646,11 +646,13 @@ def resend_wait(created_at, sent_at, grace: float) -> float:
 _sweeping = threading.Lock()
 
 
-def resend_due(app, grace_seconds: int | None = None) -> int:
+def resend_due(app, grace_seconds: int | None = None, sent_before: datetime | None = None) -> int:
     """Send again every pending task whose last send (or creation) is old enough.
 
     ``grace_seconds`` defaults to ``SWEEP_GRACE_SECONDS``; a task sent again several
-    times waits longer (:func:`resend_wait`). Returns how many were sent.
+    times waits longer (:func:`resend_wait`). ``sent_before`` (``township serve`` passes
+    the moment it started) also leaves alone the tasks this process sent itself: their
+    messages are still in its queue. Returns how many were sent.
 
     One sweep at a time in a process: while one is sending, a sweep message that comes
     meanwhile returns at once (the scheduler sends one every ``SWEEP_SECONDS``; when a
@@ -662,22 +664,25 @@ def resend_due(app, grace_seconds: int | None = None) -> int:
         log.info("sweep: another sweep is still sending; this one has nothing to do")
         return 0
     try:
-        return _resend_due(app, grace_seconds)
+        return _resend_due(app, grace_seconds, sent_before)
     finally:
         _sweeping.release()
 
 
-def _resend_due(app, grace_seconds: int | None) -> int:
+def _resend_due(app, grace_seconds: int | None, sent_before: datetime | None) -> int:
     grace = app.config["SWEEP_GRACE_SECONDS"] if grace_seconds is None else grace_seconds
     actors = app.extensions["township"].actors
     with app.app_context():
         now = utcnow()
         last_sent = func.coalesce(TaskRecord.sent_at, TaskRecord.created_at)
+        cutoff = now - timedelta(seconds=grace)
+        if sent_before is not None:
+            cutoff = min(cutoff, sent_before)
         rows = db.session.execute(
             select(TaskRecord.id, TaskRecord.actor_name, TaskRecord.created_at, TaskRecord.sent_at)
             .where(
                 TaskRecord.status == TaskStatus.pending,
-                last_sent <= now - timedelta(seconds=grace),
+                last_sent <= cutoff,
             )
             .order_by(last_sent, TaskRecord.id)
             .limit(RESEND_WINDOW)

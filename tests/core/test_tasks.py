@@ -78,6 +78,32 @@ def test_a_lost_message_is_done_after_the_sweep(app, db, note, stub_worker):
     assert resend_due(app, grace_seconds=0) == 0, "done tasks are never sent again"
 
 
+def test_a_start_sends_again_what_the_last_run_left_and_not_what_it_sent_itself(
+    app, db, note, request, caplog
+):
+    """``township serve``: the demo's e-mails, queued before the embedded worker started,
+    were sent again by the start's sweep and delivered twice (80 log lines of "already
+    done" on a first ``make run``); a task the last run left pending is sent again."""
+    import logging
+
+    from core.db import utcnow
+
+    caplog.set_level(logging.INFO, logger="core.tasks")
+    enqueue("example.stamp", "stamp:left-by-last-run", send=False, note_id=note.id)
+    db.session.commit()
+    started = utcnow()
+    enqueue("example.stamp", "stamp:sent-by-this-run", note_id=note.id)
+    db.session.commit()  # in the queue; no worker yet (the demo loads before it starts)
+
+    assert resend_due(app, grace_seconds=0, sent_before=started) == 1
+    request.getfixturevalue("stub_worker").join()
+
+    assert task(db, "stamp:left-by-last-run").status == "done"
+    assert task(db, "stamp:sent-by-this-run").status == "done"
+    assert stamps(db, note) == 2
+    assert "already done" not in caplog.text, "a message was delivered twice"
+
+
 def test_a_failed_send_leaves_the_task_pending_for_the_sweep(app, db, note, stub_worker, caplog):
     bound = state().actors["example.stamp"].actor
 
