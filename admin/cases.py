@@ -139,6 +139,8 @@ def kind_options() -> list[tuple[str, str]]:
 class LazyKindOptions:
     """Filter options read when the list renders (the plugins' kinds, in the user's language)."""
 
+    fixed = True  # the same for every user of the app
+
     def __iter__(self):
         return iter(kind_options())
 

@@ -369,19 +369,34 @@ class LeanListMixin:
 
     # -- rendering --------------------------------------------------------
     def _filters_in_language(self) -> tuple[Any, Any]:
-        """flask-admin's filters in the request's language and as the page's script reads
-        them (``#filter-groups-data``), worked out once per view and language: their
-        options are fixed when the view is built, and a list page turned every label of
-        every option into text on each request."""
+        """flask-admin's filters in the request's language, and as the page's script reads
+        them (``#filter-groups-data``).
+
+        A list page turned every label of every option into text on each request. The
+        groups whose options are fixed (tuples, an enum's labels: ``fixed = True``) are
+        worked out once per view and language; options read per request (the townships
+        and handlers this user may see) are read again every time.
+        """
         from jinja2.utils import htmlsafe_json_dumps
 
         key = (str(get_locale()), id(self._filter_groups))
         memo = self.__dict__.setdefault("_filters_by_language", {})
         found = memo.get(key)
         if found is None:
-            groups = super()._get_filter_groups()  # type: ignore[misc]
-            found = memo[key] = (groups, htmlsafe_json_dumps(groups))
-        return found
+            parts = {
+                name: group.non_lazy() if all(_fixed(f["options"]) for f in group) else None
+                for name, group in self._filter_groups.items()
+            }
+            whole = None
+            if all(parts.values()):
+                groups = dict(parts.values())
+                whole = (groups, htmlsafe_json_dumps(groups))
+            found = memo[key] = (parts, whole)
+        parts, whole = found
+        if whole is not None:
+            return whole
+        groups = dict(part or self._filter_groups[name].non_lazy() for name, part in parts.items())
+        return groups, htmlsafe_json_dumps(groups)
 
     def _get_filter_groups(self):
         return self._filters_in_language()[0] if self._filter_groups else None
@@ -501,6 +516,27 @@ class LeanListMixin:
             )
         return rows, others
 
+    def _get_list_url(self, view_args) -> str:
+        """flask-admin's list address (page, sort, search, filters) built on the list's own
+        address, asked of the URL map once per request: a list page has twenty links (the
+        pager, the sortable headers) and each went through the whole URL map."""
+        from werkzeug.urls import _urlencode
+
+        base = g.get("_admin_list_url")
+        if base is None or base[0] != self.endpoint:
+            base = g._admin_list_url = (self.endpoint, self.get_url(".index_view"))
+        query = {
+            "page": view_args.page or None,
+            "sort": view_args.sort,
+            "desc": 1 if view_args.sort_desc else None,
+            "search": view_args.search,
+            **view_args.extra_args,
+            "page_size": self.get_safe_page_size(view_args.page_size),
+            **self._get_filters(view_args.filters),
+        }
+        encoded = _urlencode(query)
+        return f"{base[1]}?{encoded}" if encoded else base[1]
+
     def list_cell_reader(self, name: str):
         """``model -> value`` of one list column, as ``get_list_value`` shows it."""
         return lambda model: self.get_list_value(None, model, name)
@@ -528,6 +564,11 @@ class LeanListMixin:
             parts.append(lean.cells)
             parts.append("</tr>")
         return Markup("".join(parts))
+
+
+def _fixed(options: Any) -> bool:
+    """Whether a filter's options are the same for every user (given the language)."""
+    return options is None or isinstance(options, list | tuple) or getattr(options, "fixed", False)
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,16 @@ class LabelledEnum(enum.StrEnum):
 
 
 class LazyChoices:
-    """Choices evaluated when a page renders (so they follow the user's language)."""
+    """Choices evaluated when a page renders (so they follow the user's language).
 
-    def __init__(self, source: Callable[[], Iterable[tuple[Any, Any]]]):
+    ``fixed``: the same choices for every user, in a given language (an enum's labels); a
+    list page may then keep them per language. Choices that depend on the user (the
+    townships they may see) leave it false.
+    """
+
+    def __init__(self, source: Callable[[], Iterable[tuple[Any, Any]]], *, fixed: bool = False):
         self.source = source
+        self.fixed = fixed
 
     def __iter__(self):
         return iter([(value, str(text)) for value, text in self.source()])
@@ -69,7 +75,7 @@ class LazyChoices:
 
 def enum_choices(enum_class: type[enum.Enum]) -> LazyChoices:
     """Lazy ``[(value, label)]`` of an enum (a :class:`LabelledEnum` or any enum)."""
-    return LazyChoices(lambda: [(m.value, label_of(m)) for m in enum_class])
+    return LazyChoices(lambda: [(m.value, label_of(m)) for m in enum_class], fixed=True)
 
 
 def register_codes(name: str, mapping: Mapping[str, Any]) -> None:

@@ -191,3 +191,37 @@ def test_release_bulk_actions_check_write_in_each_rows_township(
     assert db.session.get(Product, foreign.id).status == status  # untouched
     changed = ProductStatus.submitted if action == "submit" else ProductStatus.draft
     assert db.session.get(Product, own.id).status == changed
+
+
+def test_the_case_filters_offer_each_user_only_their_own_townships_and_handlers(
+    client, staff, clerk, other_clerk, township, other_township, make_case, enable
+):
+    """A list keeps the filters that are the same for everyone once per language; the
+    townships and handlers it offers are read for each user, so the next user is never
+    offered the first one's."""
+    import json
+
+    enable(township)
+    enable(other_township)
+    make_case(township, clerk, handler=clerk)
+    make_case(other_township, other_clerk, handler=other_clerk)
+
+    def offered() -> set[str]:
+        html = client.get("/admin/admin_cases/").get_data(as_text=True)
+        data = html.split('id="filter-groups-data" class="d-none">', 1)[1].split("</div>", 1)[0]
+        return {
+            label
+            for group in json.loads(data).values()
+            for item in group
+            for _value, label in item["options"] or ()
+        }
+
+    staff.login(clerk)
+    mine = offered()
+    assert {township.name, clerk.name} <= mine
+    assert not {other_township.name, other_clerk.name} & mine
+    staff.logout()
+    staff.login(other_clerk)
+    theirs = offered()
+    assert {other_township.name, other_clerk.name} <= theirs
+    assert not {township.name, clerk.name} & theirs
