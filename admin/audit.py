@@ -7,11 +7,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy import inspect as sa_inspect
 
 from core.db import db
+from core.labels import code_label, display, label_of, shorten
 from core.models import AuditEvent
 
 #: columns never copied into the trail
@@ -176,7 +180,16 @@ _MODELS: dict[str, Any] = {}
 
 
 def field_label(object_type: str, key: str) -> str:
-    """A field of the trail by the label its admin view gives it (or a shared label)."""
+    """A field of the trail by the label its admin view gives it (or a shared label);
+    worked out once per language (a trail page asks for several on every row)."""
+    memo_key = (str(get_locale()), object_type, key)
+    label = _FIELD_LABELS.get(memo_key)
+    if label is None:
+        label = _FIELD_LABELS[memo_key] = _field_label(object_type, key)
+    return label
+
+
+def _field_label(object_type: str, key: str) -> str:
     from admin.formatting import COMMON_LABELS
 
     view = _admin_view(object_type)
@@ -185,6 +198,10 @@ def field_label(object_type: str, key: str) -> str:
     if key in COMMON_LABELS:
         return str(COMMON_LABELS[key])
     return str(FIELD_WORDS.get(key, key))
+
+
+#: (language, model name, field) -> label; bounded by the models' fields and languages
+_FIELD_LABELS: dict[tuple[str, str, str], str] = {}
 
 
 #: trail keys no view labels
@@ -207,15 +224,9 @@ FIELD_WORDS = {
 
 def value_words(object_type: str, key: str, value: Any) -> str:
     """A stored trail value in words: an enum code by its label, a boolean as 是/否."""
-    from sqlalchemy import Enum as SAEnum
-
-    from core.labels import display, label_of
-
     if isinstance(value, str):
-        model = _model_class(object_type)
-        column = getattr(getattr(model, "__table__", None), "c", {}).get(key) if model else None
-        enum_class = getattr(getattr(column, "type", None), "enum_class", None)
-        if isinstance(getattr(column, "type", None), SAEnum) and enum_class is not None:
+        enum_class = _enum_of(object_type, key)
+        if enum_class is not None:
             try:
                 return label_of(enum_class(value))
             except ValueError:
@@ -223,18 +234,29 @@ def value_words(object_type: str, key: str, value: Any) -> str:
         if key == "channels":
             return value
     if key == "channels" and isinstance(value, list):
-        from core.labels import code_label
-
         return "、".join(code_label("releases.channel", c) for c in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}: {v}" for k, v in value.items())
     return display(value)
 
 
+def _enum_of(object_type: str, key: str):
+    """The enum class of a model's column stored as an enum (None for any other)."""
+    memo_key = (object_type, key)
+    if memo_key not in _ENUMS:
+        model = _model_class(object_type)
+        column = getattr(getattr(model, "__table__", None), "c", {}).get(key) if model else None
+        column_type = getattr(column, "type", None)
+        enum_class = getattr(column_type, "enum_class", None)
+        _ENUMS[memo_key] = enum_class if isinstance(column_type, SAEnum) else None
+    return _ENUMS[memo_key]
+
+
+_ENUMS: dict[tuple[str, str], Any] = {}
+
+
 def readable_changes(object_type: str, change: dict | None) -> list[dict[str, Any]]:
     """``[{"field", "text", "whole", "cut"}]`` of a before/after dict, long values shortened."""
-    from core.labels import shorten
-
     out = []
     for key, value in (change or {}).items():
         whole = value_words(object_type, key, value)
@@ -247,21 +269,17 @@ def readable_changes(object_type: str, change: dict | None) -> list[dict[str, An
 
 def render_changes(object_type: str, change: dict | None):
     """The change as HTML: one line per field; a shortened value opens to show it whole."""
-    from markupsafe import Markup
-
     lines = []
     for item in readable_changes(object_type, change):
         if item["cut"]:
-            value = Markup(
-                '<details class="audit-long"><summary>{}</summary>'
-                '<div style="white-space: pre-wrap">{}</div></details>'
-            ).format(item["text"], item["whole"])
+            value = (
+                f'<details class="audit-long"><summary>{escape(item["text"])}</summary>'
+                f'<div style="white-space: pre-wrap">{escape(item["whole"])}</div></details>'
+            )
         else:
-            value = Markup("{}").format(item["text"])
-        lines.append(
-            Markup('<div><span class="text-muted">{}</span>: {}</div>').format(item["field"], value)
-        )
-    return Markup("").join(lines)
+            value = escape(item["text"])
+        lines.append(f'<div><span class="text-muted">{escape(item["field"])}</span>: {value}</div>')
+    return Markup("".join(lines))
 
 
 def object_trail(object_type: str, object_id: Any, limit: int = 50) -> list[dict[str, Any]]:
