@@ -15,6 +15,7 @@ Every model view of the core and of plugins derives from :class:`TownshipModelVi
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -93,6 +94,10 @@ def township_choices(ids: set[int]) -> list[tuple[int, str]]:
     return list(cache.memo(f"township-choices:{key}", load, areas=[(None, cache.UNITS)]))
 
 
+_SPACES = re.compile(r"\s+")
+_COMMENTS = re.compile(r"<!--.*?-->", re.S)
+
+
 def cached_menu(render) -> str:
     """The admin menu as ``render()`` (flask-admin's ``layout.menu`` macro) draws it, kept
     per user, current view and language until roles, grants, units or institution
@@ -108,7 +113,8 @@ def cached_menu(render) -> str:
     key = f"admin-menu:{current_user.id}:{current_locale()}:{request.endpoint}"
     html = cache.memo(
         key,
-        lambda: str(render()),
+        # the macro's indentation and comments were a quarter of a list page's bytes
+        lambda: _SPACES.sub(" ", _COMMENTS.sub("", str(render()))).strip(),
         areas=[(None, cache.ACCESS), (None, cache.INSTITUTIONS), (None, cache.UNITS)],
     )
     return Markup(html)
