@@ -76,32 +76,36 @@ def kind_label(code: str) -> str:
 
 
 def limit_texts(township_id: int) -> dict[str, str]:
-    """:func:`limit_text` of every case kind (the core's cached limits; per request)."""
-    from flask import g, has_request_context
-
-    cache = g.setdefault("_guide_limits", {}) if has_request_context() else {}
-    if township_id in cache:
-        return cache[township_id]
-
-    out = {}
-    for code in state().case_kinds:
-        amount, unit, most = time_limit(township_id, code)  # the core's, cached
-        text = _(
-            "%(n)s %(unit)s, counted from the day after acceptance",
-            n=amount,
-            unit=UNIT_LABELS[unit],
-        )
-        if most:
-            text += _("; may be extended to %(n)s with a leader's consent", n=most)
-        out[code] = text
-    cache[township_id] = out
-    return out
+    """:func:`limit_text` of every case kind (the core's cached limits)."""
+    return {code: limit_text(township_id, code) for code in state().case_kinds}
 
 
 def limit_text(township_id: int, kind: str) -> str:
     """The township's limit for a kind in words, as the core counts it
-    (“3 个工作日，自受理次日起算”)."""
-    return limit_texts(township_id).get(kind, "–")
+    (“3 个工作日，自受理次日起算”); each (township, kind) worked out once per request
+    (a list of fifty matters asks fifty times)."""
+    from flask import g, has_request_context
+
+    memo = g.setdefault("_guide_limits", {}) if has_request_context() else {}
+    key = (township_id, kind)
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = _limit_words(township_id, kind)
+    return text
+
+
+def _limit_words(township_id: int, kind: str) -> str:
+    if kind not in state().case_kinds:
+        return "–"
+    amount, unit, most = time_limit(township_id, kind)  # the core's, cached
+    text = _(
+        "%(n)s %(unit)s, counted from the day after acceptance",
+        n=amount,
+        unit=UNIT_LABELS[unit],
+    )
+    if most:
+        text += _("; may be extended to %(n)s with a leader's consent", n=most)
+    return text
 
 
 def parse_fee(raw) -> Decimal:
