@@ -20,8 +20,9 @@ from core import clock
 from core.calendar import uncovered_years
 from core.contract import DashboardFigure
 from core.db import db
-from core.institutions import enabled_hook
+from core.institutions import is_enabled
 from core.models import OPEN_STATUSES, Case, OrgUnit, User
+from core.plugins import state
 
 #: how far ahead "due soon" candidates are looked for (more than any threshold in days)
 DUE_SOON_HORIZON_DAYS = 40
@@ -47,11 +48,44 @@ class TownshipDashboard:
 
 
 def plugin_figures(township: OrgUnit) -> list[DashboardFigure]:
-    """Figures from ``township_dashboard_figures``, asking only plugins the township enabled."""
-    caller = enabled_hook("township_dashboard_figures", township.id)
-    figures: list[DashboardFigure] = []
-    for group in caller(township=township, session=db.session):
-        figures.extend(group or ())
+    """The figures of the institutions a township enabled, for its dashboard."""
+    return county_plugin_figures([township])[township.id]
+
+
+def county_plugin_figures(townships: list[OrgUnit]) -> dict[int, list[DashboardFigure]]:
+    """The figures of the institutions each township enabled, by township id.
+
+    An institution implementing ``county_dashboard_figures`` is asked once, with the
+    townships that enabled it; one implementing only ``township_dashboard_figures`` is
+    asked township by township. Institutions answer in pluggy's order (the last
+    registered first), whichever hook they implement.
+    """
+    township_state = state()
+    hook = township_state.pm.hook
+    at_once = {id(impl.plugin) for impl in hook.county_dashboard_figures.get_hookimpls()}
+    one_by_one = {id(impl.plugin) for impl in hook.township_dashboard_figures.get_hookimpls()}
+    keys = {id(loaded.obj): key for key, loaded in township_state.plugins.items()}
+    figures: dict[int, list[DashboardFigure]] = {t.id: [] for t in townships}
+    for _name, obj in reversed(township_state.pm.list_name_plugin()):
+        key = keys.get(id(obj))
+        if key is None or (id(obj) not in at_once and id(obj) not in one_by_one):
+            continue
+        adopting = [t for t in townships if is_enabled(t.id, key)]
+        if not adopting:
+            continue
+        if id(obj) in at_once:
+            for answer in township_state.call_for(
+                key, "county_dashboard_figures", townships=adopting, session=db.session
+            ):
+                for township_id, found in (answer or {}).items():
+                    if township_id in figures:
+                        figures[township_id].extend(found or ())
+            continue
+        for township in adopting:
+            for found in township_state.call_for(
+                key, "township_dashboard_figures", township=township, session=db.session
+            ):
+                figures[township.id].extend(found or ())
     return figures
 
 
@@ -113,9 +147,10 @@ def build_dashboards(township_ids: set[int], today: date | None = None) -> list[
         handlers[tid].append(
             HandlerRow(name or str(_l("(no handler yet)")), count, int(late), user_id or 0)
         )
+    figures = county_plugin_figures(townships)
     for tid, board in boards.items():
         board.handlers = handlers.get(tid, [])
-        board.figures = plugin_figures(board.township)
+        board.figures = figures[tid]
     return list(boards.values())
 
 

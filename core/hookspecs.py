@@ -348,8 +348,24 @@ def township_api_resources() -> list:
 def township_dashboard_figures(township: OrgUnit, session: Session) -> list[DashboardFigure]:
     """Collect: figures for a township's dashboard.
 
-    Called when the dashboard renders, only for plugins the township enabled.
-    Keep it to a fixed, small number of queries.
+    Called when the dashboard renders, only for plugins the township enabled, once per
+    township shown. Keep it to a fixed, small number of queries; a plugin whose figures
+    come from queries that group well by township implements
+    ``county_dashboard_figures`` instead.
+    """
+
+
+@hookspec
+def county_dashboard_figures(
+    townships: list[OrgUnit], session: Session
+) -> dict[int, list[DashboardFigure]]:
+    """Collect: figures for the dashboards of several townships at once, by township id.
+
+    The county administrator's home page shows every township of the county: a plugin
+    that implements this hook is asked once, with the townships that enabled it, and
+    should answer in a fixed number of queries whatever their number (group by
+    township in SQL). It is then not asked ``township_dashboard_figures`` for the
+    dashboard; a plugin that implements only that hook is asked township by township.
     """
 
 
