@@ -1,0 +1,46 @@
+"""The county administrator's home page asks a fixed number of queries, whatever the
+number of townships in the county (every institution answers for all of them at once)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def county_of(county, create_unit, enable):
+    """``county_of(n)``: n townships of the county, each with every institution enabled
+    (the example plugin of the tests answers township by township, and is left out)."""
+    from core.plugins import state
+
+    keys = [info.key for info in state().institutions() if info.key != "example"]
+    made: list = []
+
+    def _grow(n: int) -> None:
+        while len(made) < n:
+            number = len(made) + 1
+            unit = create_unit(f"第{number}镇", f"t{number}", "township", county)
+            for key in keys:
+                enable(unit, key)
+            made.append(unit)
+
+    return _grow
+
+
+def test_the_county_home_page_asks_as_many_queries_for_four_townships_as_for_two(
+    client, staff, county_admin, county_of, query_counter
+):
+    staff.login(county_admin)
+
+    def home_page_queries() -> list[str]:
+        client.get("/admin/")  # the caches of the page (settings, calendars) are warm
+        with query_counter() as statements:
+            page = client.get("/admin/")
+        assert page.status_code == 200
+        return statements
+
+    county_of(2)
+    two = home_page_queries()
+    county_of(4)
+    four = home_page_queries()
+    assert "第4镇" in client.get("/admin/").get_data(as_text=True)
+    assert len(four) == len(two), "\n".join(four)
