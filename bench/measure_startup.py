@@ -2,12 +2,17 @@
 and the resident memory of a gunicorn web worker after it served the bench's pages.
 
     .venv/bin/python bench/measure_startup.py [--url ...] [--runs 5]
+
+The processes read compiled bytecode as a deployed server does (``__pycache__``, written
+by a first run that is not counted), even where ``PYTHONDONTWRITEBYTECODE`` is set: with
+it, every start compiled the project's 180 modules again.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -43,15 +48,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     root = str(Path(__file__).resolve().parent.parent)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     results = []
-    for _ in range(args.runs):
+    for run in range(args.runs + 1):
         out = subprocess.run(
             [sys.executable, "-c", CHILD.format(root=root, url=args.url)],
             capture_output=True,
             text=True,
             check=True,
+            env=env,
         )
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        if run:  # the first run writes the bytecode
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     med = {k: statistics.median(r[k] for r in results) for k in ("import", "create", "total")}
     rss = statistics.median(r["rss"] for r in results)
     print(
