@@ -210,7 +210,14 @@ class LeanListMixin:
 
     # -- loading ----------------------------------------------------------
     def list_load_options(self) -> list:
-        """Loader options for the rows of a list page (see the class docstring)."""
+        """Loader options for the rows of a list page (see the class docstring); they
+        depend on the view only, and are worked out once."""
+        options = self.__dict__.get("_list_load_options")
+        if options is None:
+            options = self.__dict__["_list_load_options"] = self._make_list_load_options()
+        return options
+
+    def _make_list_load_options(self) -> list:
         from sqlalchemy import JSON, LargeBinary, Text
         from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
