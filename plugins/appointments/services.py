@@ -25,7 +25,7 @@ from datetime import date, datetime
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from core import clock
 from core.access import can, mask_phone, users_with
@@ -621,47 +621,69 @@ class LeaderQueue:
     overdue: int
 
 
-def leader_queues(township_id: int) -> list[LeaderQueue]:
-    """Per leader with open cards: how many wait for the return, how many are due for a
-    visit, how many of those are overdue (one query)."""
-    today = clock.today(township_id)
+def _on_each_day(township_column, days: dict[int, date], condition):
+    """A SQL condition: ``condition(day)`` with ``day`` the row's township's entry of
+    ``days`` (one branch per distinct day: one unless the zones straddle midnight)."""
+    groups: dict[date, list[int]] = {}
+    for tid, day in days.items():
+        groups.setdefault(day, []).append(tid)
+    return or_(*(and_(township_column.in_(ids), condition(day)) for day, ids in groups.items()))
+
+
+def leader_queues(todays: dict[int, date]) -> dict[int, list[LeaderQueue]]:
+    """Per township (``{township id: its today}``) and leader with open cards: how many
+    wait for the return, how many are due for a visit, how many of those are overdue on
+    the township's today; leaders by name (one query whatever the number of townships)."""
+    out: dict[int, list[LeaderQueue]] = {tid: [] for tid in todays}
+    if not todays:
+        return out
     status = AppointmentCard.status
+    overdue = _on_each_day(
+        AppointmentCard.township_id,
+        todays,
+        lambda today: and_(status == CardStatus.queued, AppointmentCard.visit_due_on < today),
+    )
     rows = db.session.execute(
         select(
+            AppointmentCard.township_id,
             AppointmentCard.leader_id,
             User.name,
             func.sum(case((status == CardStatus.waiting_return, 1), else_=0)),
             func.sum(case((status.in_([CardStatus.queued, CardStatus.follow_up]), 1), else_=0)),
-            func.sum(
-                case(
-                    (and_(status == CardStatus.queued, AppointmentCard.visit_due_on < today), 1),
-                    else_=0,
-                )
-            ),
+            func.sum(case((overdue, 1), else_=0)),
         )
         .join(User, User.id == AppointmentCard.leader_id)
-        .where(AppointmentCard.township_id == township_id, status.in_(OPEN_CARD_STATUSES))
-        .group_by(AppointmentCard.leader_id, User.name)
-        .order_by(User.name)
+        .where(AppointmentCard.township_id.in_(list(todays)), status.in_(OPEN_CARD_STATUSES))
+        .group_by(AppointmentCard.township_id, AppointmentCard.leader_id, User.name)
+        .order_by(AppointmentCard.township_id, User.name, AppointmentCard.leader_id)
     ).all()
-    return [
-        LeaderQueue(lid, name, int(w or 0), int(v or 0), int(o or 0)) for lid, name, w, v, o in rows
-    ]
+    for tid, lid, name, w, v, o in rows:
+        out[tid].append(LeaderQueue(lid, name, int(w or 0), int(v or 0), int(o or 0)))
+    return out
 
 
-def visits_in_month(township_id: int, year: int, month: int) -> int:
-    first = date(year, month, 1)
-    after = date(year + (month == 12), month % 12 + 1, 1)
-    return (
-        db.session.scalar(
-            select(func.count(HomeVisit.id)).where(
-                HomeVisit.township_id == township_id,
-                HomeVisit.visited_on >= first,
-                HomeVisit.visited_on < after,
-            )
+def visits_in_month(days: dict[int, date]) -> dict[int, int]:
+    """Per township (``{township id: a day}``): the home visits made in the calendar month
+    of its day (one query whatever the number of townships)."""
+    out = dict.fromkeys(days, 0)
+    if not days:
+        return out
+
+    def in_month(first: date):
+        after = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+        return and_(HomeVisit.visited_on >= first, HomeVisit.visited_on < after)
+
+    firsts = {tid: day.replace(day=1) for tid, day in days.items()}
+    for tid, count in db.session.execute(
+        select(HomeVisit.township_id, func.count(HomeVisit.id))
+        .where(
+            HomeVisit.township_id.in_(list(days)),
+            _on_each_day(HomeVisit.township_id, firsts, in_month),
         )
-        or 0
-    )
+        .group_by(HomeVisit.township_id)
+    ):
+        out[tid] = count
+    return out
 
 
 def person_year_figures(township: OrgUnit, year: int, user_ids: list[int] | None) -> list:

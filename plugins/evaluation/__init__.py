@@ -172,10 +172,10 @@ def township_case_reopened(case):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from plugins.evaluation.hooks import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.evaluation.hooks import county_dashboard_figures
 
-    return dashboard_figures(township)
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

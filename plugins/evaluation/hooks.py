@@ -13,7 +13,6 @@ from core import clock
 from core.access import township_ids_with
 from core.contract import DashboardFigure, InboxSource, PublicLink, ReceiptSection
 from core.db import db
-from core.institutions import is_enabled
 from core.links import link
 from core.models import Case, OrgUnit, User
 from plugins.evaluation import services
@@ -154,40 +153,48 @@ def staff_links(township: OrgUnit, user: User) -> list[PublicLink]:
     return [PublicLink(_("Rate this service"), url, order=10)] if url else []
 
 
-def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
-    """This year's citizen satisfaction and the open follow-ups (two queries)."""
-    if not is_enabled(township.id, services.KEY):
-        return []
-    year = clock.today(township).year
-    totals = services.Satisfaction(0)
-    for sat in services.year_satisfaction(township.id, year).values():
-        totals.satisfied += sat.satisfied
-        totals.basically_satisfied += sat.basically_satisfied
-        totals.dissatisfied += sat.dissatisfied
-    open_follow_ups = db.session.scalar(
-        select(func.count(EvaluationFollowUp.id)).where(
-            EvaluationFollowUp.township_id == township.id,
-            EvaluationFollowUp.status == FollowUpStatus.open,
-        )
+def county_dashboard_figures(townships: list[OrgUnit]) -> dict[int, list[DashboardFigure]]:
+    """Per township, by id: the citizen satisfaction of its year (from its own today) and
+    the open follow-ups (two queries for them all)."""
+    if not townships:
+        return {}
+    years = {t.id: clock.today(t).year for t in townships}
+    satisfaction = services.township_satisfaction(years)
+    open_follow_ups = dict(
+        db.session.execute(
+            select(EvaluationFollowUp.township_id, func.count(EvaluationFollowUp.id))
+            .where(
+                EvaluationFollowUp.township_id.in_(list(years)),
+                EvaluationFollowUp.status == FollowUpStatus.open,
+            )
+            .group_by(EvaluationFollowUp.township_id)
+        ).all()
     )
-    limits = services.thresholds(township.id)
-    share = totals.share
-    return [
-        DashboardFigure(
-            label=_("Citizen satisfaction %(year)d (%(n)d ratings)", year=year, n=totals.total),
-            value=f"{share:g}%" if share is not None else "–",
-            link=_link("evaluation_ratings.index_view"),
-            level="info"
-            if share is None
-            else ("success" if share >= limits.warning else "warning"),
-        ),
-        DashboardFigure(
-            label=_("Dissatisfied ratings waiting for a leader"),
-            value=open_follow_ups or 0,
-            link=_link("evaluation_follow_ups.index_view"),
-            level="warning" if open_follow_ups else "success",
-        ),
-    ]
+    ratings = _link("evaluation_ratings.index_view")
+    follow_ups = _link("evaluation_follow_ups.index_view")
+    out = {}
+    for tid, year in years.items():
+        totals = satisfaction[tid]
+        waiting = open_follow_ups.get(tid, 0)
+        limits = services.thresholds(tid)
+        share = totals.share
+        out[tid] = [
+            DashboardFigure(
+                label=_("Citizen satisfaction %(year)d (%(n)d ratings)", year=year, n=totals.total),
+                value=f"{share:g}%" if share is not None else "–",
+                link=ratings,
+                level="info"
+                if share is None
+                else ("success" if share >= limits.warning else "warning"),
+            ),
+            DashboardFigure(
+                label=_("Dissatisfied ratings waiting for a leader"),
+                value=waiting,
+                link=follow_ups,
+                level="warning" if waiting else "success",
+            ),
+        ]
+    return out
 
 
 def _link(endpoint: str) -> str | None:

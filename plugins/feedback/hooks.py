@@ -96,54 +96,67 @@ def inbox_sources(user: User, township_ids: set[int]) -> list[InboxSource]:
     return sources
 
 
-def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
-    """Duty reports not filed, reports waiting for the office, and the villages behind on
-    activity reports in the current stage (a small table, red where behind)."""
-    tid = township.id
-    figures = [
-        DashboardFigure(
-            label=_("Duty reports not filed"),
-            value=services.missing_count(tid),
-            link=url_for(
-                "feedback_duty_reports.index_view",
-                flt0_0=DutyReportStatus.missing.value,
-            ),
-            level="danger" if services.missing_count(tid) else "success",
-        ),
-        DashboardFigure(
-            label=_("Reports to the office not acknowledged"),
-            value=services.unacknowledged_count(tid),
-            link=url_for("feedback_reports.index_view"),
-            level="warning" if services.unacknowledged_count(tid) else "info",
-        ),
-    ]
-    stage = services.stage_on(tid, clock.today(tid))
-    if stage is not None:
-        rows = services.village_compliance(tid, stage)
-        behind = [r for r in rows if r.behind]
-        cells = Markup("").join(
-            Markup('<tr class="{}" data-village="{}"><td>{}</td><td>{} / {}</td></tr>').format(
-                "table-danger" if r.behind else "", r.village_id, r.name, r.reports, r.required
-            )
-            for r in rows
-        )
-        figures.append(
+def county_dashboard_figures(townships: list[OrgUnit]) -> dict[int, list[DashboardFigure]]:
+    """Per township, by id: duty reports not filed, reports waiting for the office, and
+    the villages behind on activity reports in the stage of its today (a small table, red
+    where behind). Four queries for them all."""
+    ids = [t.id for t in townships]
+    missing = services.missing_counts(ids)
+    unacknowledged = services.unacknowledged_counts(ids)
+    stages = services.stages_on({t.id: clock.today(t) for t in townships})
+    compliance = services.village_compliance_by_township(
+        {tid: stage for tid, stage in stages.items() if stage is not None}
+    )
+    missing_link = url_for(
+        "feedback_duty_reports.index_view", flt0_0=DutyReportStatus.missing.value
+    )
+    reports_link = url_for("feedback_reports.index_view")
+    out = {}
+    for tid in ids:
+        figures = [
             DashboardFigure(
-                label=_(
-                    "Villages behind on activity reports in %(stage)s: %(n)s of %(total)s",
-                    stage=stage.name,
-                    n=len(behind),
-                    total=len(rows),
-                ),
-                chart=Markup(
-                    '<table class="table table-sm mb-0" id="feedback-villages"><tbody>{}'
-                    "</tbody></table>"
-                ).format(cells)
-                if rows
-                else None,
-                value=len(behind),
-                link=url_for("feedback_compliance.index", township=tid, stage=stage.key),
-                level="danger" if behind else "success",
-            )
+                label=_("Duty reports not filed"),
+                value=missing[tid],
+                link=missing_link,
+                level="danger" if missing[tid] else "success",
+            ),
+            DashboardFigure(
+                label=_("Reports to the office not acknowledged"),
+                value=unacknowledged[tid],
+                link=reports_link,
+                level="warning" if unacknowledged[tid] else "info",
+            ),
+        ]
+        stage = stages[tid]
+        if stage is not None:
+            figures.append(_compliance_figure(tid, stage, compliance[tid]))
+        out[tid] = figures
+    return out
+
+
+def _compliance_figure(
+    township_id: int, stage: services.StagePeriod, rows: list[services.VillageCompliance]
+) -> DashboardFigure:
+    behind = [r for r in rows if r.behind]
+    cells = Markup("").join(
+        Markup('<tr class="{}" data-village="{}"><td>{}</td><td>{} / {}</td></tr>').format(
+            "table-danger" if r.behind else "", r.village_id, r.name, r.reports, r.required
         )
-    return figures
+        for r in rows
+    )
+    return DashboardFigure(
+        label=_(
+            "Villages behind on activity reports in %(stage)s: %(n)s of %(total)s",
+            stage=stage.name,
+            n=len(behind),
+            total=len(rows),
+        ),
+        chart=Markup(
+            '<table class="table table-sm mb-0" id="feedback-villages"><tbody>{}</tbody></table>'
+        ).format(cells)
+        if rows
+        else None,
+        value=len(behind),
+        link=url_for("feedback_compliance.index", township=township_id, stage=stage.key),
+        level="danger" if behind else "success",
+    )

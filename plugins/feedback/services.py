@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock, duty
@@ -487,15 +487,24 @@ def duty_year_figures(township: OrgUnit, year: int, user_ids: list[int] | None) 
 
 
 def missing_count(township_id: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(FeedbackDutyReport.id)).where(
-                FeedbackDutyReport.township_id == township_id,
-                FeedbackDutyReport.status == DutyReportStatus.missing,
-            )
+    return missing_counts([township_id])[township_id]
+
+
+def missing_counts(township_ids) -> dict[int, int]:
+    """The duty reports not filed, per township id (one query whatever their number)."""
+    out = dict.fromkeys(township_ids, 0)
+    if out:
+        out.update(
+            db.session.execute(
+                select(FeedbackDutyReport.township_id, func.count(FeedbackDutyReport.id))
+                .where(
+                    FeedbackDutyReport.township_id.in_(list(out)),
+                    FeedbackDutyReport.status == DutyReportStatus.missing,
+                )
+                .group_by(FeedbackDutyReport.township_id)
+            ).all()
         )
-        or 0
-    )
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -549,6 +558,12 @@ def stages_between(township_id: int, start: date, end: date) -> list[StagePeriod
         .where(FeedbackStage.township_id == township_id)
         .order_by(FeedbackStage.starts_on)
     ).all()
+    return _periods(rows, start, end)
+
+
+def _periods(rows, start: date, end: date) -> list[StagePeriod]:
+    """The stages touching ``start``..``end``: among ``rows`` (a township's own stages, by
+    first day) if there are any, else the quarters."""
     if rows:
         return [
             StagePeriod(r.name, r.starts_on, r.ends_on, r.id)
@@ -565,8 +580,25 @@ def stages_between(township_id: int, start: date, end: date) -> list[StagePeriod
 
 def stage_on(township_id: int, day: date) -> StagePeriod | None:
     """The stage ``day`` falls in (None when the township's stages leave it out)."""
-    found = stages_between(township_id, day, day)
-    return found[0] if found else None
+    return stages_on({township_id: day})[township_id]
+
+
+def stages_on(days: dict[int, date]) -> dict[int, StagePeriod | None]:
+    """Per township (``{township id: a day}``): the stage its day falls in (None when the
+    township's stages leave it out). One query whatever the number of townships."""
+    own: dict[int, list[FeedbackStage]] = {tid: [] for tid in days}
+    if own:
+        for row in db.session.scalars(
+            select(FeedbackStage)
+            .where(FeedbackStage.township_id.in_(list(own)))
+            .order_by(FeedbackStage.township_id, FeedbackStage.starts_on)
+        ):
+            own[row.township_id].append(row)
+    out: dict[int, StagePeriod | None] = {}
+    for tid, day in days.items():
+        found = _periods(own[tid], day, day)
+        out[tid] = found[0] if found else None
+    return out
 
 
 def stage_choices(township_id: int) -> list[StagePeriod]:
@@ -747,25 +779,56 @@ class VillageCompliance:
 def village_compliance(township_id: int, stage: StagePeriod) -> list[VillageCompliance]:
     """Per village of the township: its instructive activity reports in ``stage`` against
     the policy (3); behind when fewer. One query (plus the cached policy)."""
-    required = int(get_policy(township_id, VILLAGE_REPORTS))
+    return village_compliance_by_township({township_id: stage})[township_id]
+
+
+def village_compliance_by_township(
+    stages: dict[int, StagePeriod],
+) -> dict[int, list[VillageCompliance]]:
+    """Per township (``{township id: stage}``) and village: its instructive activity
+    reports in the township's stage against the township's policy (3); behind when fewer.
+    One query whatever the number of townships (plus the cached policies)."""
+    out: dict[int, list[VillageCompliance]] = {tid: [] for tid in stages}
+    if not out:
+        return out
+    required = {tid: int(get_policy(tid, VILLAGE_REPORTS)) for tid in stages}
+    periods: dict[tuple[date, date], list[int]] = {}
+    for tid, stage in stages.items():
+        periods.setdefault((stage.starts_on, stage.ends_on), []).append(tid)
+    report = FeedbackStageReport
     counted = (
-        select(FeedbackStageReport.village_id, func.count(FeedbackStageReport.id).label("n"))
+        select(report.township_id, report.village_id, func.count(report.id).label("n"))
         .where(
-            FeedbackStageReport.township_id == township_id,
-            FeedbackStageReport.kind == StageReportKind.village_activity,
-            FeedbackStageReport.reported_on >= stage.starts_on,
-            FeedbackStageReport.reported_on <= stage.ends_on,
+            report.kind == StageReportKind.village_activity,
+            or_(
+                *(
+                    and_(
+                        report.township_id.in_(ids),
+                        report.reported_on >= starts_on,
+                        report.reported_on <= ends_on,
+                    )
+                    for (starts_on, ends_on), ids in periods.items()
+                )
+            ),
         )
-        .group_by(FeedbackStageReport.village_id)
+        .group_by(report.township_id, report.village_id)
         .subquery()
     )
     rows = db.session.execute(
-        select(OrgUnit.id, OrgUnit.name, func.coalesce(counted.c.n, 0))
-        .outerjoin(counted, counted.c.village_id == OrgUnit.id)
-        .where(OrgUnit.township_id == township_id, OrgUnit.kind == UnitKind.village)
-        .order_by(OrgUnit.name, OrgUnit.id)
+        select(OrgUnit.township_id, OrgUnit.id, OrgUnit.name, func.coalesce(counted.c.n, 0))
+        .outerjoin(
+            counted,
+            and_(
+                counted.c.village_id == OrgUnit.id,
+                counted.c.township_id == OrgUnit.township_id,
+            ),
+        )
+        .where(OrgUnit.township_id.in_(list(out)), OrgUnit.kind == UnitKind.village)
+        .order_by(OrgUnit.township_id, OrgUnit.name, OrgUnit.id)
     ).all()
-    return [VillageCompliance(vid, name, int(n), required) for vid, name, n in rows]
+    for tid, vid, name, n in rows:
+        out[tid].append(VillageCompliance(vid, name, int(n), required[tid]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -1061,15 +1124,25 @@ def _record_html(report: FeedbackOfficeReport) -> str:
 
 
 def unacknowledged_count(township_id: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(FeedbackOfficeReport.id)).where(
-                FeedbackOfficeReport.township_id == township_id,
-                FeedbackOfficeReport.acknowledged_at.is_(None),
-            )
+    return unacknowledged_counts([township_id])[township_id]
+
+
+def unacknowledged_counts(township_ids) -> dict[int, int]:
+    """The reports to the office not acknowledged, per township id (one query whatever
+    their number)."""
+    out = dict.fromkeys(township_ids, 0)
+    if out:
+        out.update(
+            db.session.execute(
+                select(FeedbackOfficeReport.township_id, func.count(FeedbackOfficeReport.id))
+                .where(
+                    FeedbackOfficeReport.township_id.in_(list(out)),
+                    FeedbackOfficeReport.acknowledged_at.is_(None),
+                )
+                .group_by(FeedbackOfficeReport.township_id)
+            ).all()
         )
-        or 0
-    )
+    return out
 
 
 # ---------------------------------------------------------------------------

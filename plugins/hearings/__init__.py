@@ -140,10 +140,10 @@ def township_case_closed(case):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from plugins.hearings.hooks import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.hearings.hooks import county_dashboard_figures
 
-    return dashboard_figures(township)
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

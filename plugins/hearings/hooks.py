@@ -3,6 +3,8 @@ figures, the panel on the township's public page and the section under a receipt
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import has_request_context, render_template, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -13,7 +15,6 @@ from core import clock
 from core.access import township_ids_with
 from core.contract import DashboardFigure, InboxSource, PublicSection, ReceiptSection
 from core.db import db
-from core.institutions import is_enabled
 from core.models import Case, OrgUnit, User
 from plugins.hearings import services
 from plugins.hearings.models import (
@@ -92,58 +93,99 @@ def _link(endpoint: str, **values) -> str | None:
         return None
 
 
-def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
-    """Hearings announced, hearings to conclude, questions waiting for their answer (and how
-    many are overdue): two queries."""
-    if not is_enabled(township.id, services.KEY):
-        return []
-    today = clock.today(township)
-    hearings = db.session.execute(
-        select(
-            func.sum(case((Hearing.status == S.announced, 1), else_=0)),
-            func.sum(
-                case(
-                    (
-                        or_(
-                            Hearing.status == S.held,
-                            and_(Hearing.status == S.announced, Hearing.held_on < today),
+def county_dashboard_figures(townships: list[OrgUnit]) -> dict[int, list[DashboardFigure]]:
+    """Per township, by id: hearings announced, hearings to conclude, questions waiting for
+    their answer (and how many are overdue), each on its own today: two queries for all."""
+    if not townships:
+        return {}
+    todays = {t.id: clock.today(t) for t in townships}
+    ids = list(todays)
+    hearings = {
+        tid: (int(announced or 0), int(to_conclude or 0))
+        for tid, announced, to_conclude in db.session.execute(
+            select(
+                Hearing.township_id,
+                func.sum(case((Hearing.status == S.announced, 1), else_=0)),
+                func.sum(
+                    case(
+                        (
+                            or_(
+                                Hearing.status == S.held,
+                                and_(
+                                    Hearing.status == S.announced,
+                                    _before(Hearing.held_on, Hearing.township_id, todays),
+                                ),
+                            ),
+                            1,
                         ),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ),
-        ).where(Hearing.township_id == township.id)
-    ).one()
-    asked = db.session.execute(
-        select(
-            func.count(HearingQuestion.id),
-            func.sum(case((Case.due_on < today, 1), else_=0)),
+                        else_=0,
+                    )
+                ),
+            )
+            .where(Hearing.township_id.in_(ids))
+            .group_by(Hearing.township_id)
         )
-        .join(Case, Case.id == HearingQuestion.case_id)
-        .where(
-            HearingQuestion.township_id == township.id,
-            HearingQuestion.status == QuestionStatus.pending,
+    }
+    asked = {
+        tid: (int(pending or 0), int(overdue or 0))
+        for tid, pending, overdue in db.session.execute(
+            select(
+                HearingQuestion.township_id,
+                func.count(HearingQuestion.id),
+                func.sum(
+                    case(
+                        (_before(Case.due_on, HearingQuestion.township_id, todays), 1),
+                        else_=0,
+                    )
+                ),
+            )
+            .join(Case, Case.id == HearingQuestion.case_id)
+            .where(
+                HearingQuestion.township_id.in_(ids),
+                HearingQuestion.status == QuestionStatus.pending,
+            )
+            .group_by(HearingQuestion.township_id)
         )
-    ).one()
-    announced, to_conclude = int(hearings[0] or 0), int(hearings[1] or 0)
-    pending, overdue = int(asked[0] or 0), int(asked[1] or 0)
+    }
+    links = (_link("hearings_hearings.index_view"), _link("hearings_questions.index_view"))
+    return {
+        tid: _figures(*hearings.get(tid, (0, 0)), *asked.get(tid, (0, 0)), *links) for tid in ids
+    }
+
+
+def _before(column, township_column, todays: dict[int, date]):
+    """A SQL condition: ``column`` lies before the today of the row's township (one branch
+    per distinct today: one unless the townships' zones straddle midnight)."""
+    groups: dict[date, list[int]] = {}
+    for tid, today in todays.items():
+        groups.setdefault(today, []).append(tid)
+    return or_(*(and_(township_column.in_(ids), column < day) for day, ids in groups.items()))
+
+
+def _figures(
+    announced: int,
+    to_conclude: int,
+    pending: int,
+    overdue: int,
+    hearings_link: str | None,
+    questions_link: str | None,
+) -> list[DashboardFigure]:
     return [
         DashboardFigure(
             label=_("Hearings announced"),
             value=announced,
-            link=_link("hearings_hearings.index_view"),
+            link=hearings_link,
         ),
         DashboardFigure(
             label=_("Hearings to conclude"),
             value=to_conclude,
-            link=_link("hearings_hearings.index_view"),
+            link=hearings_link,
             level="warning" if to_conclude else "success",
         ),
         DashboardFigure(
             label=_("Hearing questions awaiting an answer (overdue)"),
             value=f"{pending} ({overdue})",
-            link=_link("hearings_questions.index_view"),
+            link=questions_link,
             level="danger" if overdue else ("warning" if pending else "success"),
         ),
     ]

@@ -154,11 +154,10 @@ def township_case_closed(case):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from core.institutions import is_enabled
-    from plugins.petitions.hooks import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.petitions.hooks import county_dashboard_figures
 
-    return dashboard_figures(township) if is_enabled(township.id, KEY) else []
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import and_, case, event, func, or_, select
 
 from core import clock
 from core.access import can, mask_id_number, mask_phone, users_with
@@ -1671,57 +1671,84 @@ class Figures:
     observers_this_month: int = 0
 
 
-def figures(township_id: int) -> Figures:
-    """The dashboard's figures (four queries)."""
-    today = clock.today(township_id)
-    out = Figures()
-    rows = db.session.execute(
-        select(Case.due_on)
-        .join(Petition, Petition.case_id == Case.id)
-        .where(Petition.township_id == township_id, Case.status.in_(OPEN_STATUSES))
-    ).all()
-    for (due,) in rows:
-        out.open += 1
-        if due is not None and due < today:
-            out.overdue += 1
-        elif due is not None and due <= today + timedelta(days=7):
-            out.due_within_week += 1
-    out.undecided_late = (
-        db.session.scalar(
-            select(func.count(Petition.id)).where(
-                Petition.township_id == township_id,
-                Petition.acceptance == Acceptance.pending,
-                Petition.decide_by < today,
-            )
-        )
-        or 0
+def _on_each_day(township_column, days: dict[int, date], condition):
+    """A SQL condition: ``condition(day)`` with ``day`` the row's township's entry of
+    ``days`` (one branch per distinct day: one unless the zones straddle midnight)."""
+    groups: dict[date, list[int]] = {}
+    for tid, day in days.items():
+        groups.setdefault(day, []).append(tid)
+    return or_(*(and_(township_column.in_(ids), condition(day)) for day, ids in groups.items()))
+
+
+def figures(todays: dict[int, date]) -> dict[int, Figures]:
+    """The dashboard's figures of several townships, by id, each taken on its own today
+    (``{township id: today}``): four queries whatever their number."""
+    out = {tid: Figures() for tid in todays}
+    if not todays:
+        return out
+    ids = list(todays)
+    overdue = _on_each_day(Petition.township_id, todays, lambda today: Case.due_on < today)
+    soon = _on_each_day(
+        Petition.township_id,
+        todays,
+        lambda today: and_(Case.due_on >= today, Case.due_on <= today + timedelta(days=7)),
     )
-    out.open_flags = (
-        db.session.scalar(
-            select(func.count(RiskFlag.id)).where(
-                RiskFlag.township_id == township_id, RiskFlag.closed_on.is_(None)
-            )
-        )
-        or 0
-    )
-    first = today.replace(day=1)
-    after = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    sessions, observers = db.session.execute(
+    for tid, count, late, near in db.session.execute(
         select(
+            Petition.township_id,
+            func.count(Case.id),
+            func.sum(case((overdue, 1), else_=0)),
+            func.sum(case((soon, 1), else_=0)),
+        )
+        .select_from(Petition)
+        .join(Case, Case.id == Petition.case_id)
+        .where(Petition.township_id.in_(ids), Case.status.in_(OPEN_STATUSES))
+        .group_by(Petition.township_id)
+    ):
+        out[tid].open, out[tid].overdue, out[tid].due_within_week = (
+            count,
+            int(late or 0),
+            int(near or 0),
+        )
+    for tid, count in db.session.execute(
+        select(Petition.township_id, func.count(Petition.id))
+        .where(
+            Petition.township_id.in_(ids),
+            Petition.acceptance == Acceptance.pending,
+            _on_each_day(Petition.township_id, todays, lambda today: Petition.decide_by < today),
+        )
+        .group_by(Petition.township_id)
+    ):
+        out[tid].undecided_late = count
+    for tid, count in db.session.execute(
+        select(RiskFlag.township_id, func.count(RiskFlag.id))
+        .where(RiskFlag.township_id.in_(ids), RiskFlag.closed_on.is_(None))
+        .group_by(RiskFlag.township_id)
+    ):
+        out[tid].open_flags = count
+
+    def this_month(first: date):
+        after = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+        return and_(ReceptionSession.held_on >= first, ReceptionSession.held_on < after)
+
+    firsts = {tid: today.replace(day=1) for tid, today in todays.items()}
+    for tid, sessions, observers in db.session.execute(
+        select(
+            ReceptionSession.township_id,
             func.count(func.distinct(ReceptionSession.id)),
             func.count(Invitation.id).filter(Invitation.attendance == Attendance.present),
         )
         .select_from(ReceptionSession)
         .outerjoin(Invitation, Invitation.session_id == ReceptionSession.id)
         .where(
-            ReceptionSession.township_id == township_id,
-            ReceptionSession.held_on >= first,
-            ReceptionSession.held_on < after,
+            ReceptionSession.township_id.in_(ids),
+            _on_each_day(ReceptionSession.township_id, firsts, this_month),
             ReceptionSession.status != SessionStatus.cancelled,
         )
-    ).one()
-    out.sessions_this_month = sessions or 0
-    out.observers_this_month = observers or 0
+        .group_by(ReceptionSession.township_id)
+    ):
+        out[tid].sessions_this_month = sessions or 0
+        out[tid].observers_this_month = observers or 0
     return out
 
 
