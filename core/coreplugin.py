@@ -175,10 +175,10 @@ def township_find_receipt(receipt_no):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from core.duty import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from core.duty import county_dashboard_figures
 
-    return dashboard_figures(township)
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

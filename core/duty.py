@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import and_, exists, or_, select, union
 from sqlalchemy.orm import joinedload
 
 from core import clock
@@ -144,6 +144,26 @@ def township_staff(township: OrgUnit | int) -> list[User]:
     )
 
 
+def staff_of_townships(township_ids: Iterable[int]):
+    """A query of ``(township_id, user_id)`` pairs: the active staff of each of the
+    townships (as :func:`township_staff`: a role in the township or one of its villages
+    or stations), each once. Join it, or count it grouped by ``township_id``."""
+    ids = sorted(set(township_ids))
+    in_units = union(
+        select(OrgUnit.id.label("township_id"), Membership.user_id.label("user_id"))
+        .join(Membership, Membership.org_unit_id == OrgUnit.id)
+        .where(OrgUnit.id.in_(ids)),
+        select(OrgUnit.township_id.label("township_id"), Membership.user_id.label("user_id"))
+        .join(Membership, Membership.org_unit_id == OrgUnit.id)
+        .where(OrgUnit.township_id.in_(ids)),
+    ).subquery()
+    return (
+        select(in_units.c.township_id, in_units.c.user_id)
+        .join(User, User.id == in_units.c.user_id)
+        .where(User.active.is_(True))
+    )
+
+
 def is_township_staff(user: User | int, township: OrgUnit | int) -> bool:
     user_id = user if isinstance(user, int) else user.id
     return (
@@ -175,37 +195,77 @@ def _change_users() -> list:
 
 def _compute(township_id: int, start: date, end: date) -> list[DutyDay]:
     """The rota of ``start`` .. ``end`` (inclusive) in three queries."""
-    if end < start:
-        return []
-    if (end - start).days >= MAX_SPAN_DAYS:
+    return _compute_each({township_id: (start, end)})[township_id]
+
+
+def _compute_each(spans: dict[int, tuple[date, date]]) -> dict[int, list[DutyDay]]:
+    """The rota of each township over its own span (``{township id: (start, end)}``,
+    inclusive), by township id: two queries whatever the number of townships, and their
+    calendars (one query each, or none from :mod:`core.cache`)."""
+    days_of: dict[int, list[DutyDay]] = {tid: [] for tid in spans}
+    wanted = {tid: (start, end) for tid, (start, end) in spans.items() if end >= start}
+    if any((end - start).days >= MAX_SPAN_DAYS for start, end in wanted.values()):
         raise ValueError(f"at most {MAX_SPAN_DAYS} days at once")
-    calendar = WorkingCalendar.for_township(township_id)
+    if not wanted:
+        return days_of
+    calendars = {tid: WorkingCalendar.for_township(tid) for tid in wanted}
+    by_span: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for tid, span in wanted.items():
+        by_span[span].append(tid)
     patterns = db.session.scalars(
         select(DutyPattern)
         .options(joinedload(DutyPattern.user).lazyload(User.memberships))
         .where(
-            DutyPattern.township_id == township_id,
-            or_(DutyPattern.valid_from.is_(None), DutyPattern.valid_from <= end),
-            or_(DutyPattern.valid_until.is_(None), DutyPattern.valid_until >= start),
+            or_(
+                *(
+                    and_(
+                        DutyPattern.township_id.in_(ids),
+                        or_(DutyPattern.valid_from.is_(None), DutyPattern.valid_from <= end),
+                        or_(DutyPattern.valid_until.is_(None), DutyPattern.valid_until >= start),
+                    )
+                    for (start, end), ids in by_span.items()
+                )
+            )
         )
         .order_by(DutyPattern.id)
     ).all()
-    slots: dict[tuple[int, bool], list[DutyPattern]] = defaultdict(list)
+    slots: dict[int, dict[tuple[int, bool], list[DutyPattern]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for row in patterns:
-        slots[(row.weekday, row.rest_day)].append(row)
-    changes: dict[date, list[DutyChange]] = defaultdict(list)
+        slots[row.township_id][(row.weekday, row.rest_day)].append(row)
+    changes: dict[int, dict[date, list[DutyChange]]] = defaultdict(lambda: defaultdict(list))
     for row in db.session.scalars(
         select(DutyChange)
         .options(*_change_users())
         .where(
-            DutyChange.township_id == township_id,
-            DutyChange.day >= start,
-            DutyChange.day <= end,
+            or_(
+                *(
+                    and_(
+                        DutyChange.township_id.in_(ids),
+                        DutyChange.day >= start,
+                        DutyChange.day <= end,
+                    )
+                    for (start, end), ids in by_span.items()
+                )
+            )
         )
         .order_by(DutyChange.id)
     ):
-        changes[row.day].append(row)
+        changes[row.township_id][row.day].append(row)
+    for tid, (start, end) in wanted.items():
+        days_of[tid] = _days(calendars[tid], slots[tid], changes[tid], start, end)
+    return days_of
 
+
+def _days(
+    calendar: WorkingCalendar,
+    slots: dict[tuple[int, bool], list[DutyPattern]],
+    changes: dict[date, list[DutyChange]],
+    start: date,
+    end: date,
+) -> list[DutyDay]:
+    """The days of one township's rota from its pattern entries and its changes."""
     days: list[DutyDay] = []
     day = start
     while day <= end:
@@ -239,11 +299,21 @@ def on_duty(
     township: OrgUnit | int, day: date, post: DutyPost | str | None = None
 ) -> list[DutyEntry]:
     """Who is on duty on ``day`` (in ``post``, or in every post, in post order)."""
-    entries = _compute(_tid(township), day, day)[0].entries
+    tid = _tid(township)
+    entries = on_duty_each({tid: day})[tid]
     if post is not None:
         post = DutyPost(post)
         entries = [e for e in entries if e.post is post]
     return entries
+
+
+def on_duty_each(days: dict[int, date]) -> dict[int, list[DutyEntry]]:
+    """Who is on duty in each township on its day (``{township id: day}``, e.g. each
+    township's today), in every post, in post order: the queries of one township."""
+    return {
+        tid: rota[0].entries
+        for tid, rota in _compute_each({t: (d, d) for t, d in days.items()}).items()
+    }
 
 
 def duty_day(township: OrgUnit | int, at: datetime | None = None) -> date:
@@ -282,8 +352,17 @@ def gaps(township: OrgUnit | int, start: date, end: date, post: DutyPost | str) 
     """The days from ``start`` to ``end`` (inclusive) on which nobody is on duty in
     ``post``, working days and rest days alike (for "five working days, seven days of
     service", ask for ``DutyPost.window``)."""
+    tid = _tid(township)
+    return gaps_each({tid: (start, end)}, post)[tid]
+
+
+def gaps_each(spans: dict[int, tuple[date, date]], post: DutyPost | str) -> dict[int, list[date]]:
+    """:func:`gaps` of each township over its own span (``{township id: (start, end)}``),
+    by township id, in the queries of one township."""
     post = DutyPost(post)
-    return [d.day for d in _compute(_tid(township), start, end) if not d.on(post)]
+    return {
+        tid: [d.day for d in days if not d.on(post)] for tid, days in _compute_each(spans).items()
+    }
 
 
 def week_start(day: date) -> date:
@@ -309,11 +388,24 @@ def pattern(township: OrgUnit | int, on: date | None = None) -> list[DutyPattern
 def has_rota(township: OrgUnit | int) -> bool:
     """Whether the township keeps a rota at all (a pattern entry or a change)."""
     tid = _tid(township)
-    return (
-        db.session.scalar(select(DutyPattern.id).where(DutyPattern.township_id == tid).limit(1))
-        is not None
-        or db.session.scalar(select(DutyChange.id).where(DutyChange.township_id == tid).limit(1))
-        is not None
+    return tid in townships_with_rota([tid])
+
+
+def townships_with_rota(township_ids: Iterable[int]) -> set[int]:
+    """Those of the townships that keep a rota (a pattern entry or a change), one query."""
+    ids = set(township_ids)
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(OrgUnit.id).where(
+                OrgUnit.id.in_(ids),
+                or_(
+                    exists().where(DutyPattern.township_id == OrgUnit.id),
+                    exists().where(DutyChange.township_id == OrgUnit.id),
+                ),
+            )
+        )
     )
 
 
@@ -695,28 +787,44 @@ def _link(endpoint: str, **values: Any) -> str | None:
         return None
 
 
-def dashboard_figures(township: OrgUnit) -> list:
-    """The core's dashboard figures: who is on duty today (post by post, marking who is
-    away and who stands in for whom) and how many staff are away now. Nothing for a
-    township that keeps no rota and has nobody away."""
+def county_dashboard_figures(townships: Iterable[OrgUnit]) -> dict[int, list]:
+    """The core's dashboard figures of each township, by township id: who is on duty
+    today (post by post, marking who is away and who stands in for whom) and how many
+    staff are away now. Nothing for a township that keeps no rota and has nobody away.
+    The same queries for one township as for a county's (each township's own today)."""
+    from core import presence
+
+    townships = list(townships)
+    ids = [t.id for t in townships]
+    keeping = townships_with_rota(ids)
+    away_of = presence.away_now_each(ids)
+    today = {t.id: clock.today(t) for t in townships if t.id in keeping}
+    entries_of = on_duty_each(today)
+    figures: dict[int, list] = {}
+    for township in townships:
+        figures[township.id] = _figures(
+            township, today.get(township.id), entries_of.get(township.id), away_of[township.id]
+        )
+    return figures
+
+
+def _figures(
+    township: OrgUnit, today: date | None, entries: list[DutyEntry] | None, away: list
+) -> list:
+    """One township's figures (``today`` and ``entries`` are None without a rota)."""
     from markupsafe import Markup, escape
 
-    from core import presence
     from core.contract import DashboardFigure
 
-    keeps_rota = has_rota(township)
-    away = presence.away_now(township)
-    if not keeps_rota and not away:
+    if today is None and not away:
         return []
     figures = []
-    if keeps_rota:
-        today = clock.today(township)
-        entries = on_duty(township, today)
+    if today is not None:
         away_ids = {a.user_id for a in away}
         rows = []
         for post in DutyPost:
             names = []
-            for entry in (e for e in entries if e.post is post):
+            for entry in (e for e in entries or () if e.post is post):
                 text = escape(entry.user.name)
                 if entry.source is not DutySource.pattern:
                     text += Markup(' <small class="text-muted">({})</small>').format(entry.why)

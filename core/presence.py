@@ -15,11 +15,13 @@ Anyone may record their own away periods; recording or ending someone else's nee
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from core import clock
 from core.db import db, utcnow
@@ -85,14 +87,32 @@ def is_away(user: User | int, at: datetime | None = None) -> bool:
 
 def away_now(township: OrgUnit | int, at: datetime | None = None) -> list[Absence]:
     """The township's staff away now (or at ``at``), by the time they left."""
+    tid = _tid(township)
+    return away_now_each([tid], at)[tid]
+
+
+def away_now_each(
+    township_ids: Iterable[int], at: datetime | None = None
+) -> dict[int, list[Absence]]:
+    """The staff of each township away now (or at ``at``), by the time they left, by
+    township id, in one query."""
     at = at or utcnow()
-    return list(
-        db.session.scalars(
-            select(Absence)
-            .where(Absence.township_id == _tid(township), _away_at(at))
-            .order_by(Absence.starts_at, Absence.id)
+    away: dict[int, list[Absence]] = {tid: [] for tid in township_ids}
+    if not away:
+        return away
+    for absence in db.session.scalars(
+        select(Absence)
+        .options(
+            *(  # the people without their memberships: one query, whoever is away
+                joinedload(rel).lazyload(User.memberships)
+                for rel in (Absence.user, Absence.returned_by, Absence.created_by)
+            )
         )
-    )
+        .where(Absence.township_id.in_(list(away)), _away_at(at))
+        .order_by(Absence.starts_at, Absence.id)
+    ):
+        away[absence.township_id].append(absence)
+    return away
 
 
 def away_user_ids(

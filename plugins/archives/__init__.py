@@ -139,10 +139,10 @@ def township_inbox_sources(user, township_ids):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from plugins.archives.hooks import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.archives.hooks import county_dashboard_figures
 
-    return dashboard_figures(township)
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

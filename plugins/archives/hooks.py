@@ -22,12 +22,18 @@ def _link(endpoint: str) -> str | None:
         return None
 
 
-def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
-    """Items waiting, lent and overdue, due for appraisal, and this year's filing
-    completeness per institution (four queries)."""
-    if not is_enabled(township.id, services.KEY):
-        return []
-    f = services.figures(township)
+def county_dashboard_figures(townships: list[OrgUnit]) -> dict[int, list[DashboardFigure]]:
+    """Each township's items waiting, lent and overdue, due for appraisal, and this
+    year's filing completeness per institution, by township id (four queries for all)."""
+    adopting = [t for t in townships if is_enabled(t.id, services.KEY)]
+    counted = services.county_figures(adopting)
+    answer: dict[int, list[DashboardFigure]] = {t.id: [] for t in townships}
+    for township in adopting:
+        answer[township.id] = _figures(counted[township.id])
+    return answer
+
+
+def _figures(f: services.Figures) -> list[DashboardFigure]:
     figures = [
         DashboardFigure(
             label=_("Items waiting to be filed"),

@@ -126,11 +126,12 @@ def township_person_year_figures(township, year, user_ids):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
+def county_dashboard_figures(townships, session):
     from core.institutions import is_enabled
-    from plugins.extended_hours.hooks import dashboard_figures
+    from plugins.extended_hours.hooks import county_dashboard_figures
 
-    return dashboard_figures(township) if is_enabled(township.id, KEY) else []
+    figures = county_dashboard_figures([t for t in townships if is_enabled(t.id, KEY)])
+    return {t.id: figures.get(t.id, []) for t in townships}
 
 
 @hookimpl

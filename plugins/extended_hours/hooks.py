@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import Date, String, and_, cast, exists, literal, null, or_, select
 
-from core import clock
+from core import clock, duty
 from core.access import township_ids_with
 from core.contract import DashboardFigure, InboxSource, PublicSection, ReceiptSection
 from core.models import Case, Membership, OrgUnit, User
+from core.models.duty import DutyPost
 from plugins.extended_hours import services
 from plugins.extended_hours.models import ExtendedHoursGap, ExtendedHoursPledge
 
@@ -85,44 +86,49 @@ def inbox_sources(user: User, township_ids: set[int]) -> list[InboxSource]:
     return sources
 
 
-def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
-    tid = township.id
-    start, end = services.coverage_span(tid)
-    from core import duty
-    from core.models.duty import DutyPost
-
-    empty = duty.gaps(tid, start, end, DutyPost.window)
-    today = clock.today(tid)
-    rows = services.register(tid, services.pledge_year(tid))
-    done = sum(1 for r in rows if r.pledge is not None)
-    return [
-        DashboardFigure(
-            label=_(
-                "Days without window staff from %(start)s to %(end)s",
-                start=start.isoformat(),
-                end=end.isoformat(),
+def county_dashboard_figures(townships: list[OrgUnit]) -> dict[int, list[DashboardFigure]]:
+    """Each township's days without window staff in the coming weeks, after-hours
+    services this month and acknowledgements of this year's conduct rule, by township
+    id, in the same queries for one township as for a county."""
+    today = {t.id: clock.today(t) for t in townships}
+    spans = {tid: services.coverage_span(tid) for tid in today}
+    empty_days = duty.gaps_each(spans, DutyPost.window)
+    served = services.services_this_month(townships)
+    acknowledged = services.acknowledged_counts({tid: day.year for tid, day in today.items()})
+    figures: dict[int, list[DashboardFigure]] = {}
+    for tid, day in today.items():
+        start, end = spans[tid]
+        empty = empty_days[tid]
+        done, total = acknowledged[tid]
+        figures[tid] = [
+            DashboardFigure(
+                label=_(
+                    "Days without window staff from %(start)s to %(end)s",
+                    start=start.isoformat(),
+                    end=end.isoformat(),
+                ),
+                value=len(empty),
+                link=url_for("extended_hours_coverage.index", township=tid),
+                level="danger" if empty else "success",
             ),
-            value=len(empty),
-            link=url_for("extended_hours_coverage.index", township=tid),
-            level="danger" if empty else "success",
-        ),
-        DashboardFigure(
-            label=_("After-hours services this month"),
-            value=services.services_in_month(tid, today.year, today.month),
-            link=url_for("extended_hours_services.index_view"),
-        ),
-        DashboardFigure(
-            label=_(
-                "Staff who acknowledged the conduct rule for %(year)s: %(done)s of %(total)s",
-                year=today.year,
-                done=done,
-                total=len(rows),
+            DashboardFigure(
+                label=_("After-hours services this month"),
+                value=served[tid],
+                link=url_for("extended_hours_services.index_view"),
             ),
-            value=done,
-            link=url_for("extended_hours_pledges.index", township=tid),
-            level="warning" if done < len(rows) else "success",
-        ),
-    ]
+            DashboardFigure(
+                label=_(
+                    "Staff who acknowledged the conduct rule for %(year)s: %(done)s of %(total)s",
+                    year=day.year,
+                    done=done,
+                    total=total,
+                ),
+                value=done,
+                link=url_for("extended_hours_pledges.index", township=tid),
+                level="warning" if done < total else "success",
+            ),
+        ]
+    return figures
 
 
 def public_sections(township: OrgUnit) -> list[PublicSection]:

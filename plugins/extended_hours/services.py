@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, extract, func, select
+from sqlalchemy import and_, case, extract, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock, duty
@@ -255,17 +256,35 @@ def services_of_case(case_id: int) -> list[ExtendedHoursService]:
     )
 
 
-def services_in_month(township_id: int, year: int, month: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(ExtendedHoursService.id)).where(
-                ExtendedHoursService.township_id == township_id,
-                extract("year", ExtendedHoursService.served_on) == year,
-                extract("month", ExtendedHoursService.served_on) == month,
+def services_this_month(townships: Iterable[OrgUnit]) -> dict[int, int]:
+    """After-hours services of each township in its current month (its own today), by
+    township id, in one query."""
+    months: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for township in townships:
+        today = clock.today(township)
+        months[(today.year, today.month)].append(township.id)
+    counts = {tid: 0 for ids in months.values() for tid in ids}
+    if not counts:
+        return counts
+    counts.update(
+        db.session.execute(
+            select(ExtendedHoursService.township_id, func.count(ExtendedHoursService.id))
+            .where(
+                or_(
+                    *(
+                        and_(
+                            ExtendedHoursService.township_id.in_(ids),
+                            extract("year", ExtendedHoursService.served_on) == year,
+                            extract("month", ExtendedHoursService.served_on) == month,
+                        )
+                        for (year, month), ids in months.items()
+                    )
+                )
             )
-        )
-        or 0
+            .group_by(ExtendedHoursService.township_id)
+        ).all()
     )
+    return counts
 
 
 # ---------------------------------------------------------------------------
@@ -412,6 +431,40 @@ def register(township_id: int, year: int) -> list[RegisterRow]:
         )
     }
     return [RegisterRow(u, pledges.get(u.id)) for u in duty.township_staff(township_id)]
+
+
+def acknowledged_counts(years: dict[int, int]) -> dict[int, tuple[int, int]]:
+    """Per township (``{township id: year}``): how many of its staff acknowledged the
+    conduct rule for that year, and how many staff it has (as :func:`register` counts
+    them), in one query."""
+    counts = {tid: (0, 0) for tid in years}
+    if not years:
+        return counts
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for tid, year in years.items():
+        by_year[year].append(tid)
+    staff = duty.staff_of_townships(years).subquery()
+    pledged = or_(
+        *(
+            and_(staff.c.township_id.in_(ids), ExtendedHoursPledge.year == year)
+            for year, ids in by_year.items()
+        )
+    )
+    for tid, done, total in db.session.execute(
+        select(staff.c.township_id, func.count(ExtendedHoursPledge.id), func.count())
+        .select_from(staff)
+        .outerjoin(
+            ExtendedHoursPledge,
+            and_(
+                ExtendedHoursPledge.township_id == staff.c.township_id,
+                ExtendedHoursPledge.user_id == staff.c.user_id,
+                pledged,
+            ),
+        )
+        .group_by(staff.c.township_id)
+    ):
+        counts[tid] = (done, total)
+    return counts
 
 
 # ---------------------------------------------------------------------------

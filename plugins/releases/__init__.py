@@ -123,10 +123,10 @@ def township_institution_toggled(township, plugin_key, enabled):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from plugins.releases.hooks import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.releases.hooks import county_dashboard_figures
 
-    return dashboard_figures(township)
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

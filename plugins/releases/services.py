@@ -28,7 +28,7 @@ import nh3
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -1042,33 +1042,54 @@ class Compliance:
         return self.releases >= self.required
 
 
-def monthly_compliance(township: OrgUnit, today: date | None = None) -> Compliance:
-    """Releases with content this month against the policy (每月发布一次), in two queries."""
-    today = today or clock.today(township)
-    start, end = month_bounds(today, township.timezone or "Asia/Shanghai")
-    rows = db.session.execute(
-        select(ReleaseBatch.empty, func.count(ReleaseBatch.id))
+def monthly_compliance(townships: list[OrgUnit]) -> dict[int, Compliance]:
+    """Releases with content in each township's current month (by its own today and zone)
+    against the policy (每月发布一次), by township id, in one query."""
+    if not townships:
+        return {}
+    months: dict[tuple[datetime, datetime], list[int]] = {}
+    for township in townships:
+        bounds = month_bounds(clock.today(township), township.timezone or "Asia/Shanghai")
+        months.setdefault(bounds, []).append(township.id)
+    counts: dict[int, dict[bool, int]] = {t.id: {} for t in townships}
+    for tid, empty, n in db.session.execute(
+        select(ReleaseBatch.township_id, ReleaseBatch.empty, func.count(ReleaseBatch.id))
         .where(
-            ReleaseBatch.township_id == township.id,
             ReleaseBatch.status == BatchStatus.published,
-            ReleaseBatch.published_at >= start,
-            ReleaseBatch.published_at < end,
+            or_(
+                *(
+                    and_(
+                        ReleaseBatch.township_id.in_(ids),
+                        ReleaseBatch.published_at >= start,
+                        ReleaseBatch.published_at < end,
+                    )
+                    for (start, end), ids in months.items()
+                )
+            ),
         )
-        .group_by(ReleaseBatch.empty)
-    ).all()
-    counts = {bool(empty): n for empty, n in rows}
-    return Compliance(
-        releases=counts.get(False, 0),
-        required=int(get_policy(township.id, RELEASES_PER_MONTH)),
-        empty=counts.get(True, 0),
-    )
+        .group_by(ReleaseBatch.township_id, ReleaseBatch.empty)
+    ):
+        counts[tid][bool(empty)] = n
+    return {
+        t.id: Compliance(
+            releases=counts[t.id].get(False, 0),
+            required=int(get_policy(t.id, RELEASES_PER_MONTH)),
+            empty=counts[t.id].get(True, 0),
+        )
+        for t in townships
+    }
 
 
-def open_topic_summary(township_id: int) -> tuple[int, date | None]:
-    """How many topic requests are open and the earliest due date (one query)."""
-    count, first_due = db.session.execute(
-        select(func.count(TopicRequest.id), func.min(TopicRequest.due_on)).where(
-            TopicRequest.township_id == township_id, TopicRequest.status == TopicStatus.open
-        )
-    ).one()
-    return count or 0, first_due
+def open_topic_summary(township_ids: list[int]) -> dict[int, tuple[int, date | None]]:
+    """How many topic requests each township has open and the earliest due date, by
+    township id (one query)."""
+    summary: dict[int, tuple[int, date | None]] = {tid: (0, None) for tid in township_ids}
+    if not summary:
+        return summary
+    for tid, count, first_due in db.session.execute(
+        select(TopicRequest.township_id, func.count(TopicRequest.id), func.min(TopicRequest.due_on))
+        .where(TopicRequest.township_id.in_(summary), TopicRequest.status == TopicStatus.open)
+        .group_by(TopicRequest.township_id)
+    ):
+        summary[tid] = (count or 0, first_due)
+    return summary

@@ -150,10 +150,10 @@ def township_person_year_figures(township, year, user_ids):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from plugins.supervision.hooks import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.supervision.hooks import county_dashboard_figures
 
-    return dashboard_figures(township)
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

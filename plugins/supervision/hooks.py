@@ -3,9 +3,11 @@ page's "report a problem" link, dashboard figures."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import Date, case, cast, func, null, select
+from sqlalchemy import Date, and_, case, cast, func, null, or_, select
 from werkzeug.routing import BuildError
 
 from core import clock
@@ -99,38 +101,60 @@ def staff_links(township: OrgUnit, user: User) -> list[PublicLink]:
     return [PublicLink(_("Report a problem"), url, order=20)] if url else []
 
 
-def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
-    """Open findings and overdue remedies (one query)."""
-    if not is_enabled(township.id, services.KEY):
-        return []
-    today = clock.today(township)
-    row = db.session.execute(
-        select(
-            func.sum(case((SupervisionFinding.status.in_(OPEN_FINDINGS), 1), else_=0)),
-            func.sum(
-                case(
-                    (
-                        (SupervisionFinding.status == FindingStatus.remedying)
-                        & (SupervisionFinding.remedy_deadline < today),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ),
-        ).where(SupervisionFinding.township_id == township.id)
-    ).one()
-    open_count, overdue = int(row[0] or 0), int(row[1] or 0)
+def county_dashboard_figures(townships: list[OrgUnit]) -> dict[int, list[DashboardFigure]]:
+    """Each township's open findings and overdue remedies (each by its own today), by
+    township id, in one query."""
+    figures: dict[int, list[DashboardFigure]] = {t.id: [] for t in townships}
+    days: dict[date, list[int]] = {}
+    for township in townships:
+        if is_enabled(township.id, services.KEY):
+            days.setdefault(clock.today(township), []).append(township.id)
+    if not days:
+        return figures
+    overdue_now = or_(
+        *(
+            and_(
+                SupervisionFinding.township_id.in_(ids),
+                SupervisionFinding.remedy_deadline < today,
+            )
+            for today, ids in days.items()
+        )
+    )
+    counts = {
+        tid: (int(open_count or 0), int(overdue or 0))
+        for tid, open_count, overdue in db.session.execute(
+            select(
+                SupervisionFinding.township_id,
+                func.sum(case((SupervisionFinding.status.in_(OPEN_FINDINGS), 1), else_=0)),
+                func.sum(
+                    case(
+                        (
+                            (SupervisionFinding.status == FindingStatus.remedying) & overdue_now,
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ),
+            )
+            .where(SupervisionFinding.township_id.in_([t for ids in days.values() for t in ids]))
+            .group_by(SupervisionFinding.township_id)
+        )
+    }
     target = None
     if has_request_context():
         try:
             target = url_for("supervision_findings.index_view")
         except BuildError:
             target = None
-    return [
-        DashboardFigure(
-            label=_("Open supervision findings (remedies overdue)"),
-            value=f"{open_count} ({overdue})",
-            link=target,
-            level="danger" if overdue else ("warning" if open_count else "success"),
-        )
-    ]
+    for ids in days.values():
+        for tid in ids:
+            open_count, overdue = counts.get(tid, (0, 0))
+            figures[tid] = [
+                DashboardFigure(
+                    label=_("Open supervision findings (remedies overdue)"),
+                    value=f"{open_count} ({overdue})",
+                    link=target,
+                    level="danger" if overdue else ("warning" if open_count else "success"),
+                )
+            ]
+    return figures

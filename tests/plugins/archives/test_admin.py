@@ -128,11 +128,11 @@ def test_moving_a_box_moves_its_items(client, staff, db, enabled, archivist, fil
 
 
 def test_dashboard_figures(db, enabled, archivist, waiting_item, filed_item):
-    from plugins.archives.hooks import dashboard_figures
+    from admin.dashboard import plugin_figures
 
     waiting_item("等待")
     filed_item("已归档")
-    figures = {f.label: f.value for f in dashboard_figures(enabled)}
+    figures = {f.label: f.value for f in plugin_figures(enabled)}
     assert figures["Items waiting to be filed"] == 1
     assert figures["Archives lent out (overdue)"] == "0 (0)"
     assert "Filing completeness this year" in figures
