@@ -90,10 +90,10 @@ def township_public_sections(township):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from plugins.badges.hooks import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.badges.hooks import county_dashboard_figures
 
-    return dashboard_figures(township)
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

@@ -10,7 +10,6 @@ from werkzeug.routing import BuildError
 
 from core.contract import DashboardFigure, PublicSection
 from core.db import db
-from core.institutions import is_enabled
 from core.models import OrgUnit
 from plugins.badges import services
 from plugins.badges.models import BadgeCard
@@ -44,28 +43,36 @@ def public_sections(township: OrgUnit) -> list[PublicSection]:
     return [PublicSection(_("Who serves you"), html, order=20)]
 
 
-def dashboard_figures(township: OrgUnit) -> list[DashboardFigure]:
-    """Cards on duty, and how many lack a photo (one query)."""
-    if not is_enabled(township.id, services.KEY):
-        return []
-    row = db.session.execute(
-        select(
-            func.count(BadgeCard.id),
-            func.sum(case((BadgeCard.photo_id.is_(None), 1), else_=0)),
-        ).where(BadgeCard.township_id == township.id, BadgeCard.active.is_(True))
-    ).one()
-    on_duty, without_photo = int(row[0] or 0), int(row[1] or 0)
+def county_dashboard_figures(townships: list[OrgUnit]) -> dict[int, list[DashboardFigure]]:
+    """Each township's cards on duty, and how many lack a photo (one grouped query)."""
+    ids = [t.id for t in townships]
+    counts = {
+        tid: (int(on_duty or 0), int(without_photo or 0))
+        for tid, on_duty, without_photo in db.session.execute(
+            select(
+                BadgeCard.township_id,
+                func.count(BadgeCard.id),
+                func.sum(case((BadgeCard.photo_id.is_(None), 1), else_=0)),
+            )
+            .where(BadgeCard.township_id.in_(ids), BadgeCard.active.is_(True))
+            .group_by(BadgeCard.township_id)
+        )
+    }
     link = None
     if has_request_context():
         try:
             link = url_for("badges_cards.index_view")
         except BuildError:
             link = None
-    return [
-        DashboardFigure(
-            label=_("Staff cards on duty (without photo)"),
-            value=f"{on_duty} ({without_photo})",
-            link=link,
-            level="warning" if without_photo else "success",
-        )
-    ]
+    figures: dict[int, list[DashboardFigure]] = {}
+    for tid in ids:
+        on_duty, without_photo = counts.get(tid, (0, 0))
+        figures[tid] = [
+            DashboardFigure(
+                label=_("Staff cards on duty (without photo)"),
+                value=f"{on_duty} ({without_photo})",
+                link=link,
+                level="warning" if without_photo else "success",
+            )
+        ]
+    return figures

@@ -471,22 +471,25 @@ class QuotaReport:
         return [p for p in self.people if p.behind]
 
 
-def _quota_roles(township_id: int) -> tuple[set[str], set[str]]:
-    """Roles counted as leaders and as cadres in the township (one query for its grants)."""
+def _quota_roles(township_ids: set[int]) -> dict[int, tuple[set[str], set[str]]]:
+    """Roles counted as leaders and as cadres in each township (one query for their grants)."""
     from core.access import township_grants
 
-    grants = township_grants({township_id})
+    grants = township_grants(township_ids)
     township_state = state()
+    roles = list(township_state.roles)
 
-    def holds(role: str, permission: str) -> bool:
+    def holds(township_id: int, role: str, permission: str) -> bool:
         change = grants.get((township_id, role), {})
         return change.get(permission, permission in township_state.default_permissions(role))
 
-    roles = list(township_state.roles)
-    return (
-        {r for r in roles if holds(r, QUOTA_LEADER)},
-        {r for r in roles if holds(r, QUOTA_CADRE)},
-    )
+    return {
+        tid: (
+            {r for r in roles if holds(tid, r, QUOTA_LEADER)},
+            {r for r in roles if holds(tid, r, QUOTA_CADRE)},
+        )
+        for tid in township_ids
+    }
 
 
 def quota_report(
@@ -494,43 +497,74 @@ def quota_report(
 ) -> QuotaReport:
     """Matters handled per person in ``year`` against the quota (see the module docstring for
     the rules). At most four queries whatever the number of people: the grants, the staff and their
-    roles, the policies, the closed cases with their resolution."""
+    roles, the policies, the closed cases with their resolution. See :func:`quota_reports`."""
     today = today or clock.today(township_id)
-    leader_roles, cadre_roles = _quota_roles(township_id)
-    policies = policies_for(township_id)
-    leader_quota, cadre_quota = int(policies[LEADER_QUOTA]), int(policies[CADRE_QUOTA])
-    people: dict[int, PersonQuota] = {}
-    rows = db.session.execute(
-        select(User.id, User.name, Membership.role)
+    return quota_reports({township_id: (year, today)}, user_ids)[township_id]
+
+
+def quota_reports(
+    periods: dict[int, tuple[int, date]], user_ids: list[int] | None = None
+) -> dict[int, QuotaReport]:
+    """:func:`quota_report` of several townships at once, each for its own year and today
+    (``{township id: (year, today)}``), by township id.
+
+    A fixed number of queries whatever the number of townships or people: the grants, the
+    staff and their roles, the policies (cached per township), the closed cases counted per
+    township, handler, taker and kind for the townships whose zone keeps one UTC offset
+    through the year, and case by case for those whose zone changes it.
+    """
+    from sqlalchemy import and_, or_
+
+    township_ids = set(periods)
+    if not township_ids:
+        return {}
+    roles = _quota_roles(township_ids)
+    counted_roles = set().union(*(leaders | cadres for leaders, cadres in roles.values()))
+    kinds_of: dict[tuple[int, int], set[str]] = defaultdict(set)
+    names: dict[int, str] = {}
+    for tid, uid, name, role in db.session.execute(
+        select(OrgUnit.township_id, User.id, User.name, Membership.role)
         .join(Membership, Membership.user_id == User.id)
         .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
         .where(
-            OrgUnit.township_id == township_id,
+            OrgUnit.township_id.in_(township_ids),
             User.active.is_(True),
-            Membership.role.in_(leader_roles | cadre_roles),
+            Membership.role.in_(counted_roles),
         )
-    ).all()
-    kinds_of: dict[int, set[str]] = defaultdict(set)
-    names: dict[int, str] = {}
-    for uid, name, role in rows:
+    ):
+        leader_roles, cadre_roles = roles[tid]
+        if role not in leader_roles | cadre_roles:
+            continue
         names[uid] = name
-        kinds_of[uid].add("leader" if role in leader_roles else "cadre")
-    for uid, tags in kinds_of.items():
+        kinds_of[(tid, uid)].add("leader" if role in leader_roles else "cadre")
+    people: dict[int, dict[int, PersonQuota]] = {tid: {} for tid in township_ids}
+    quotas = {}
+    for tid in township_ids:
+        policies = policies_for(tid)
+        quotas[tid] = int(policies[LEADER_QUOTA]), int(policies[CADRE_QUOTA])
+    for (tid, uid), tags in kinds_of.items():
         if user_ids is not None and uid not in user_ids:
             continue
         is_leader = "leader" in tags
+        leader_quota, cadre_quota = quotas[tid]
         quota = leader_quota if is_leader else cadre_quota
-        people[uid] = PersonQuota(
+        year, today = periods[tid]
+        people[tid][uid] = PersonQuota(
             uid,
             names[uid],
             "leader" if is_leader else "cadre",
             quota,
             expected_so_far(quota, year, today),
         )
-    start, end = year_bounds(township_id, year)
-    zone = clock.zone(township_id)
-    kinds: set[str] = set()
-    if people:
+    kinds: dict[int, set[str]] = {tid: set() for tid in township_ids}
+    staffed = {tid for tid in township_ids if people[tid]}
+    if staffed:
+        zones = {tid: clock.zone(tid) for tid in staffed}
+        bounds = {tid: year_bounds(tid, periods[tid][0]) for tid in staffed}
+        offsets = {tid: constant_offset(zones[tid], *bounds[tid]) for tid in staffed}
+        by_bounds: dict[tuple[datetime, datetime], set[int]] = defaultdict(set)
+        for tid, period in bounds.items():
+            by_bounds[period].add(tid)
         handler = func.coalesce(Case.handler_id, Case.first_responder_id)
         resolved = (
             select(CaseEvent.case_id.label("case_id"), func.max(CaseEvent.at).label("resolved_at"))
@@ -538,60 +572,72 @@ def quota_report(
             .group_by(CaseEvent.case_id)
             .subquery()
         )
-        closed_in_year = (
-            Case.township_id == township_id,
-            Case.status == CaseStatus.closed,
-            Case.closed_at >= start,
-            Case.closed_at < end,
+        closed_in_year = or_(
+            *(
+                and_(Case.township_id.in_(ids), Case.closed_at >= start, Case.closed_at < end)
+                for (start, end), ids in by_bounds.items()
+            )
         )
         base = (
             select()
             .select_from(Case)
             .outerjoin(resolved, resolved.c.case_id == Case.id)
             .outerjoin(CommitmentTake, CommitmentTake.case_id == Case.id)
-            .where(*closed_in_year)
+            .where(Case.status == CaseStatus.closed, closed_in_year)
         )
-        minutes = constant_offset(zone, start, end)
+        keys = (Case.township_id, Case.kind, handler, CommitmentTake.leader_id, CommitmentTake.mode)
         groups: list[tuple] = []
-        if minutes is not None:
-            # counted in SQL: one row per handler, taker, way taken and kind
+        by_offset: dict[int, set[int]] = defaultdict(set)
+        for tid, minutes in offsets.items():
+            if minutes is not None:
+                by_offset[minutes].add(tid)
+        if by_offset:
+            # counted in SQL: one row per township, handler, taker, way taken and kind
             on_time = func.sum(
                 sql_case(
-                    (local_date_sql(resolved.c.resolved_at, minutes) <= Case.due_on, 1), else_=0
+                    *(
+                        (
+                            and_(
+                                Case.township_id.in_(ids),
+                                local_date_sql(resolved.c.resolved_at, minutes) <= Case.due_on,
+                            ),
+                            1,
+                        )
+                        for minutes, ids in by_offset.items()
+                    ),
+                    else_=0,
                 )
             )
-            keys = (Case.kind, handler, CommitmentTake.leader_id, CommitmentTake.mode)
-            groups = [
+            steady = set().union(*by_offset.values())
+            groups += [
                 tuple(row)
                 for row in db.session.execute(
-                    base.add_columns(*keys, func.count(), on_time).group_by(*keys)
+                    base.add_columns(*keys, func.count(), on_time)
+                    .where(Case.township_id.in_(steady))
+                    .group_by(*keys)
                 )
             ]
-        else:  # a zone that changes its offset in the year: case by case with its rules
+        shifting = {tid for tid, minutes in offsets.items() if minutes is None}
+        if shifting:  # a zone that changes its offset in the year: case by case with its rules
             counted: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-            for kind, due_on, handler_id, taker_id, mode, resolved_at in db.session.execute(
-                base.add_columns(
-                    Case.kind,
-                    Case.due_on,
-                    handler,
-                    CommitmentTake.leader_id,
-                    CommitmentTake.mode,
-                    resolved.c.resolved_at,
+            for tid, kind, handler_id, taker_id, mode, due_on, resolved_at in db.session.execute(
+                base.add_columns(*keys, Case.due_on, resolved.c.resolved_at).where(
+                    Case.township_id.in_(shifting)
                 )
             ):
-                pair = counted[(kind, handler_id, taker_id, mode)]
+                pair = counted[(tid, kind, handler_id, taker_id, mode)]
                 pair[0] += 1
                 if resolved_at is not None and due_on is not None:
                     if isinstance(resolved_at, str):
                         resolved_at = datetime.fromisoformat(resolved_at)
                     if resolved_at.tzinfo is None:
                         resolved_at = resolved_at.replace(tzinfo=UTC)
-                    pair[1] += resolved_at.astimezone(zone).date() <= due_on
-            groups = [(*key, n, k) for key, (n, k) in counted.items()]
-        for kind, handler_id, taker_id, mode, count, on_time_count in groups:
+                    pair[1] += resolved_at.astimezone(zones[tid]).date() <= due_on
+            groups += [(*key, n, k) for key, (n, k) in counted.items()]
+        for tid, kind, handler_id, taker_id, mode, count, on_time_count in groups:
             mode = TakeMode(mode) if mode is not None else None
             for uid in {handler_id, taker_id} - {None}:
-                person = people.get(uid)
+                person = people[tid].get(uid)
                 if person is None:
                     continue
                 person.handled += int(count)
@@ -599,9 +645,14 @@ def quota_report(
                 if mode == TakeMode.on_spot and uid == taker_id:
                     person.on_spot += int(count)
                 person.by_kind[kind] = person.by_kind.get(kind, 0) + int(count)
-                kinds.add(kind)
-    ordered = sorted(people.values(), key=lambda p: (p.role != "leader", not p.behind, p.name))
-    return QuotaReport(township_id, year, today, ordered, sorted(kinds))
+                kinds[tid].add(kind)
+    reports = {}
+    for tid, (year, today) in periods.items():
+        ordered = sorted(
+            people[tid].values(), key=lambda p: (p.role != "leader", not p.behind, p.name)
+        )
+        reports[tid] = QuotaReport(tid, year, today, ordered, sorted(kinds[tid]))
+    return reports
 
 
 def person_year_figures(

@@ -76,11 +76,10 @@ def township_blueprints():
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from core.institutions import is_enabled
-    from plugins.guide.admin import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.guide.admin import county_dashboard_figures
 
-    return dashboard_figures(township) if is_enabled(township.id, KEY) else []
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

@@ -7,7 +7,7 @@
 * Limited fees: a fee charged on a case never exceeds the matter's published standard
   (the total of every fee on the case), refused with a message otherwise.
 * Compliance: cases finished within their limit per matter and per department and month
-  (:func:`on_time_report`).
+  (:func:`on_time_report`, :func:`on_time_reports` for several townships at once).
 
 A case is *finished* when it was resolved (its latest "resolved" entry in the trail)
 and is resolved, delivered or closed now; it is *on time* when the date of that entry
@@ -437,20 +437,49 @@ def on_time_report(township_id: int, year: int, month: int | None = None) -> OnT
     Counted in SQL, one row per matter and department, when the township's zone keeps one
     UTC offset through the period (China does); otherwise case by case in Python with the
     zone's rules. Three queries (the counts, the matters' names, the departments' names)
-    whatever the number of cases.
+    whatever the number of cases. See :func:`on_time_reports`.
     """
+    return on_time_reports({township_id: (year, month)})[township_id]
+
+
+def on_time_reports(periods: dict[int, tuple[int, int | None]]) -> dict[int, OnTimeReport]:
+    """:func:`on_time_report` of several townships at once, each for its own period
+    (``{township id: (year, month or None)}``), by township id.
+
+    One query counts the cases of every township whose zone keeps one UTC offset through
+    its period (grouped by township, matter and department), one more reads case by case
+    those of townships whose zone changes its offset, then one the matters' names and one
+    the departments' names: at most four queries whatever the number of townships or cases.
+    """
+    from sqlalchemy import and_, or_
     from sqlalchemy import case as sql_case
 
-    start, end = period_bounds(township_id, year, month)
-    zone = clock.zone(township_id)
-    # the latest "resolved" entry of each case, when it falls in the period (one pass over
-    # the trail's resolutions since the period began, grouped by case)
+    if not periods:
+        return {}
+    bounds = {tid: period_bounds(tid, year, month) for tid, (year, month) in periods.items()}
+    zones = {tid: clock.zone(tid) for tid in periods}
+    offsets = {tid: constant_offset(zones[tid], *bounds[tid]) for tid in periods}
+    # the latest "resolved" entry of each case since the earliest period began; it is the
+    # latest since the case's own township's period began whenever that one has any
     resolved = (
         select(CaseEvent.case_id.label("case_id"), func.max(CaseEvent.at).label("resolved_at"))
-        .where(CaseEvent.action == "resolved", CaseEvent.at >= start)
+        .where(CaseEvent.action == "resolved", CaseEvent.at >= min(s for s, _e in bounds.values()))
         .group_by(CaseEvent.case_id)
-        .having(func.max(CaseEvent.at) < end)
+        .having(func.max(CaseEvent.at) < max(e for _s, e in bounds.values()))
         .subquery()
+    )
+    by_bounds: dict[tuple[datetime, datetime], set[int]] = defaultdict(set)
+    for tid, period in bounds.items():
+        by_bounds[period].add(tid)
+    in_period = or_(
+        *(
+            and_(
+                Case.township_id.in_(ids),
+                resolved.c.resolved_at >= start,
+                resolved.c.resolved_at < end,
+            )
+            for (start, end), ids in by_bounds.items()
+        )
     )
     department = func.coalesce(Case.department_id, GuideMatter.department_id)
     base = (
@@ -459,63 +488,95 @@ def on_time_report(township_id: int, year: int, month: int | None = None) -> OnT
         .join(Case, Case.id == resolved.c.case_id)
         .outerjoin(GuideCaseMatter, GuideCaseMatter.case_id == Case.id)
         .outerjoin(GuideMatter, GuideMatter.id == GuideCaseMatter.matter_id)
-        .where(
-            Case.township_id == township_id,
-            Case.status.in_(FINISHED),
-            Case.due_on.is_not(None),
-        )
+        .where(in_period, Case.status.in_(FINISHED), Case.due_on.is_not(None))
     )
-    minutes = constant_offset(zone, start, end)
-    if minutes is not None:
+    keys = (Case.township_id, GuideCaseMatter.matter_id, department)
+    groups: list[tuple] = []
+    by_offset: dict[int, set[int]] = defaultdict(set)
+    for tid, minutes in offsets.items():
+        if minutes is not None:
+            by_offset[minutes].add(tid)
+    if by_offset:
         on_time = func.sum(
-            sql_case((local_date_sql(resolved.c.resolved_at, minutes) <= Case.due_on, 1), else_=0)
-        )
-        groups = db.session.execute(
-            base.add_columns(GuideCaseMatter.matter_id, department, func.count(), on_time).group_by(
-                GuideCaseMatter.matter_id, department
+            sql_case(
+                *(
+                    (
+                        and_(
+                            Case.township_id.in_(ids),
+                            local_date_sql(resolved.c.resolved_at, minutes) <= Case.due_on,
+                        ),
+                        1,
+                    )
+                    for minutes, ids in by_offset.items()
+                ),
+                else_=0,
             )
+        )
+        steady = set().union(*by_offset.values())
+        groups += db.session.execute(
+            base.add_columns(*keys, func.count(), on_time)
+            .where(Case.township_id.in_(steady))
+            .group_by(*keys)
         ).all()
-    else:
+    shifting = {tid for tid, minutes in offsets.items() if minutes is None}
+    if shifting:
         counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-        for due_on, resolved_time, matter_id, department_id in db.session.execute(
-            base.add_columns(
-                Case.due_on, resolved.c.resolved_at, GuideCaseMatter.matter_id, department
+        for tid, matter_id, department_id, due_on, resolved_time in db.session.execute(
+            base.add_columns(*keys, Case.due_on, resolved.c.resolved_at).where(
+                Case.township_id.in_(shifting)
             )
         ):
-            pair = counts[(matter_id, department_id)]
+            pair = counts[(tid, matter_id, department_id)]
             pair[0] += 1
-            pair[1] += _local_date(resolved_time, zone) <= due_on
-        groups = [(m, d, n, k) for (m, d), (n, k) in counts.items()]
-    by_matter: dict[int, RateRow] = {}
-    by_dept: dict[int | None, RateRow] = {}
-    total = RateRow(None, _("All cases"))
-    for matter_id, department_id, finished_count, on_time_count in groups:
-        rows_hit = [total, by_dept.setdefault(department_id, RateRow(department_id, ""))]
+            pair[1] += _local_date(resolved_time, zones[tid]) <= due_on
+        groups += [(*key, n, k) for key, (n, k) in counts.items()]
+    by_matter: dict[int, dict[int, RateRow]] = {tid: {} for tid in periods}
+    by_dept: dict[int, dict[int | None, RateRow]] = {tid: {} for tid in periods}
+    totals = {tid: RateRow(None, _("All cases")) for tid in periods}
+    for tid, matter_id, department_id, finished_count, on_time_count in groups:
+        rows_hit = [
+            totals[tid],
+            by_dept[tid].setdefault(department_id, RateRow(department_id, "")),
+        ]
         if matter_id is not None:
-            rows_hit.append(by_matter.setdefault(matter_id, RateRow(matter_id, "")))
+            rows_hit.append(by_matter[tid].setdefault(matter_id, RateRow(matter_id, "")))
         for row in rows_hit:
             row.finished += int(finished_count)
             row.on_time += int(on_time_count or 0)
-    if by_matter:
-        for mid, name in db.session.execute(
-            select(GuideMatter.id, GuideMatter.name).where(GuideMatter.id.in_(by_matter))
-        ):
-            by_matter[mid].name = name
-    ids = [d for d in by_dept if d is not None]
-    if ids:
-        for did, name in db.session.execute(
-            select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))
-        ):
-            by_dept[did].name = name
-    if None in by_dept:
-        by_dept[None].name = _("No department")
-    return OnTimeReport(
-        year=year,
-        month=month,
-        matters=sorted(by_matter.values(), key=lambda r: r.name),
-        departments=sorted(by_dept.values(), key=lambda r: (r.key is None, r.name)),
-        total=total,
-    )
+    matter_ids = {mid for rows in by_matter.values() for mid in rows}
+    if matter_ids:
+        names = dict(
+            db.session.execute(
+                select(GuideMatter.id, GuideMatter.name).where(GuideMatter.id.in_(matter_ids))
+            ).all()
+        )
+        for rows in by_matter.values():
+            for mid, row in rows.items():
+                row.name = names.get(mid, "")
+    dept_ids = {d for rows in by_dept.values() for d in rows if d is not None}
+    if dept_ids:
+        names = dict(
+            db.session.execute(
+                select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(dept_ids))
+            ).all()
+        )
+        for rows in by_dept.values():
+            for did, row in rows.items():
+                if did is not None:
+                    row.name = names.get(did, "")
+    for rows in by_dept.values():
+        if None in rows:
+            rows[None].name = _("No department")
+    return {
+        tid: OnTimeReport(
+            year=year,
+            month=month,
+            matters=sorted(by_matter[tid].values(), key=lambda r: r.name),
+            departments=sorted(by_dept[tid].values(), key=lambda r: (r.key is None, r.name)),
+            total=totals[tid],
+        )
+        for tid, (year, month) in periods.items()
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -542,10 +603,34 @@ class FeeRow:
 
 def fee_report(township_id: int, year: int, month: int) -> tuple[list[FeeRow], Decimal]:
     """Fees charged in the month per matter (count and total), and the month's total: one query."""
-    first = date(year, month, 1)
-    after = date(year + (month == 12), month % 12 + 1, 1)
+    return fee_reports({township_id: (year, month)})[township_id]
+
+
+def fee_reports(
+    months: dict[int, tuple[int, int]],
+) -> dict[int, tuple[list[FeeRow], Decimal]]:
+    """:func:`fee_report` of several townships at once, each for its own month
+    (``{township id: (year, month)}``), by township id: one query."""
+    from sqlalchemy import and_, or_
+
+    if not months:
+        return {}
+    by_month: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for tid, month in months.items():
+        by_month[month].add(tid)
+    in_month = or_(
+        *(
+            and_(
+                GuideFee.township_id.in_(ids),
+                GuideFee.charged_on >= date(year, month, 1),
+                GuideFee.charged_on < date(year + (month == 12), month % 12 + 1, 1),
+            )
+            for (year, month), ids in by_month.items()
+        )
+    )
     rows = db.session.execute(
         select(
+            GuideFee.township_id,
             GuideMatter.id,
             GuideMatter.name,
             GuideMatter.fee_standard_fen,
@@ -553,16 +638,16 @@ def fee_report(township_id: int, year: int, month: int) -> tuple[list[FeeRow], D
             func.sum(GuideFee.amount_fen),
         )
         .join(GuideMatter, GuideMatter.id == GuideFee.matter_id)
-        .where(
-            GuideFee.township_id == township_id,
-            GuideFee.charged_on >= first,
-            GuideFee.charged_on < after,
+        .where(in_month)
+        .group_by(
+            GuideFee.township_id, GuideMatter.id, GuideMatter.name, GuideMatter.fee_standard_fen
         )
-        .group_by(GuideMatter.id, GuideMatter.name, GuideMatter.fee_standard_fen)
         .order_by(GuideMatter.name)
     ).all()
-    out = [FeeRow(r[0], r[1], r[2], r[3], int(r[4] or 0)) for r in rows]
-    return out, yuan(sum(r.total_fen for r in out))
+    out: dict[int, list[FeeRow]] = {tid: [] for tid in months}
+    for r in rows:
+        out[r[0]].append(FeeRow(r[1], r[2], r[3], r[4], int(r[5] or 0)))
+    return {tid: (found, yuan(sum(r.total_fen for r in found))) for tid, found in out.items()}
 
 
 def month_of(raw: str | None, township_id: int) -> tuple[int, int]:

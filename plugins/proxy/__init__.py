@@ -102,11 +102,10 @@ def township_receipt_sections(receipt):
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from core.institutions import is_enabled
-    from plugins.proxy.admin import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.proxy.admin import county_dashboard_figures
 
-    return dashboard_figures(township) if is_enabled(township.id, KEY) else []
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

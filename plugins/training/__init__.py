@@ -121,11 +121,10 @@ def township_jobs():
 
 
 @hookimpl
-def township_dashboard_figures(township, session):
-    from core.institutions import is_enabled
-    from plugins.training.admin import dashboard_figures
+def county_dashboard_figures(townships, session):
+    from plugins.training.admin import county_dashboard_figures
 
-    return dashboard_figures(township) if is_enabled(township.id, "training") else []
+    return county_dashboard_figures(townships)
 
 
 @hookimpl

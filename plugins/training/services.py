@@ -5,8 +5,9 @@
 * :func:`log_study` records self-study (自学) hours, one learner or a grid, all
   or nothing, after :func:`check_study_entries`;
 * :func:`monthly_compliance` is the one figure of the month, computed with
-  grouped SQL aggregates; the screen, the exports, the reminder job, the JSON
-  endpoint and the dashboard all call it.
+  grouped SQL aggregates; the screen, the exports, the reminder job and the JSON
+  endpoint call it, the county's dashboard :func:`monthly_compliances` (several
+  townships at once, the same figures).
 
 Compliance rules (the rule book's figures are township policies, see ``policy.py``):
 
@@ -34,7 +35,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, extract, func, select
+from sqlalchemy import and_, case, extract, func, or_, select, true
 
 from core import clock
 from core.db import db, utcnow
@@ -642,64 +643,103 @@ def monthly_compliance(
 ) -> MonthlyCompliance:
     """The month's compliance per learner, per village and for the township.
 
-    Computed with grouped SQL aggregates in five queries whatever the number of
-    learners or logs: the policies in force, the villages, the session days per
-    organiser, and one query joining every learner to the sums of their
-    confirmed hours and notes, their attendance counts and their techniques.
+    Computed with grouped SQL aggregates in four queries whatever the number of
+    learners or logs: the policies in force (cached), the villages and the township,
+    the session days per organiser, and one query joining every learner to the sums of
+    their confirmed hours and notes, their attendance counts and their techniques.
     ``learner_id`` limits the learner rows to one learner ("my study record");
-    the unit figures then concern that learner only.
+    the unit figures then concern that learner only. See :func:`monthly_compliances`.
     """
-    first, last = month_bounds(year, month)
-    days_in_month = (last - first).days + 1
-    values = policies_for(township_id)
-    thresholds = {
-        key: values.get(key)
-        for key in (
-            P.TOWNSHIP_DAYS,
-            P.VILLAGE_DAYS,
-            P.SELF_STUDY_HOURS,
-            P.TOWNSHIP_CADRE_PARTICIPATION,
-            P.PARTY_MEMBER_PARTICIPATION,
-            P.CADRE_TECHNIQUES,
-            P.CADRE_NOTE_CHARS,
-            P.PARTY_MEMBER_NOTE_CHARS,
-        )
-    }
+    return monthly_compliances({township_id: (year, month)}, learner_id=learner_id)[township_id]
 
-    villages = {
-        row.id: row.name
-        for row in db.session.execute(
-            select(OrgUnit.id, OrgUnit.name)
-            .where(OrgUnit.township_id == township_id, OrgUnit.kind == UnitKind.village)
-            .order_by(OrgUnit.name)
-        )
-    }
-    days_by_organiser = {
-        row[0]: int(row[1] or 0) / 2
-        for row in db.session.execute(
-            select(TrainingSession.organiser_id, func.sum(TrainingSession.half_days))
-            .where(
-                TrainingSession.township_id == township_id,
-                TrainingSession.held_on >= first,
-                TrainingSession.held_on <= last,
+
+def monthly_compliances(
+    months: dict[int, tuple[int, int]], *, learner_id: int | None = None
+) -> dict[int, MonthlyCompliance]:
+    """:func:`monthly_compliance` of several townships at once, each for its own month
+    (``{township id: (year, month)}``), by township id: the same queries, each grouped
+    by township, whatever the number of townships (the policies are cached per township).
+    """
+    if not months:
+        return {}
+    bounds = {tid: month_bounds(year, month) for tid, (year, month) in months.items()}
+    by_month: dict[tuple[date, date], set[int]] = defaultdict(set)
+    for tid, period in bounds.items():
+        by_month[period].add(tid)
+
+    def in_month(township_column, day_column, *, since_first: bool = True):
+        """SQL: the row's day lies in its township's month (``since_first=False``: on or
+        before the month's last day)."""
+        return or_(
+            *(
+                and_(
+                    township_column.in_(group),
+                    day_column >= first if since_first else true(),
+                    day_column <= last,
+                )
+                for (first, last), group in by_month.items()
             )
-            .group_by(TrainingSession.organiser_id)
+        )
+
+    thresholds: dict[int, dict[str, Any]] = {}
+    for tid in months:
+        values = policies_for(tid)
+        thresholds[tid] = {
+            key: values.get(key)
+            for key in (
+                P.TOWNSHIP_DAYS,
+                P.VILLAGE_DAYS,
+                P.SELF_STUDY_HOURS,
+                P.TOWNSHIP_CADRE_PARTICIPATION,
+                P.PARTY_MEMBER_PARTICIPATION,
+                P.CADRE_TECHNIQUES,
+                P.CADRE_NOTE_CHARS,
+                P.PARTY_MEMBER_NOTE_CHARS,
+            )
+        }
+
+    ids = list(months)
+    villages: dict[int, dict[int, str]] = {tid: {} for tid in ids}
+    township_names: dict[int, str] = {}
+    for unit_id, name, kind, township_id in db.session.execute(
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.kind, OrgUnit.township_id)
+        .where(
+            or_(
+                OrgUnit.id.in_(ids),
+                and_(OrgUnit.township_id.in_(ids), OrgUnit.kind == UnitKind.village),
+            )
+        )
+        .order_by(OrgUnit.name)
+    ):
+        if unit_id in months:
+            township_names[unit_id] = name
+        if kind == UnitKind.village and township_id in villages:
+            villages[township_id][unit_id] = name
+    days_by_organiser = {
+        (row[0], row[1]): int(row[2] or 0) / 2
+        for row in db.session.execute(
+            select(
+                TrainingSession.township_id,
+                TrainingSession.organiser_id,
+                func.sum(TrainingSession.half_days),
+            )
+            .where(in_month(TrainingSession.township_id, TrainingSession.held_on))
+            .group_by(TrainingSession.township_id, TrainingSession.organiser_id)
         )
     }
 
     study = (
         select(
+            TrainingStudyLog.township_id.label("township_id"),
             TrainingStudyLog.learner_id.label("learner_id"),
             func.sum(TrainingStudyLog.half_hours).label("half_hours"),
             func.sum(TrainingStudyLog.note_chars).label("note_chars"),
         )
         .where(
-            TrainingStudyLog.township_id == township_id,
+            in_month(TrainingStudyLog.township_id, TrainingStudyLog.studied_on),
             TrainingStudyLog.status == LogStatus.confirmed,
-            TrainingStudyLog.studied_on >= first,
-            TrainingStudyLog.studied_on <= last,
         )
-        .group_by(TrainingStudyLog.learner_id)
+        .group_by(TrainingStudyLog.township_id, TrainingStudyLog.learner_id)
         .subquery()
     )
 
@@ -708,31 +748,39 @@ def monthly_compliance(
 
     attendance = (
         select(
+            TrainingAttendance.township_id.label("township_id"),
             TrainingAttendance.learner_id.label("learner_id"),
             _count(AttendanceStatus.present).label("present"),
             _count(AttendanceStatus.absent).label("absent"),
             _count(AttendanceStatus.excused).label("excused"),
         )
         .join(TrainingSession, TrainingSession.id == TrainingAttendance.session_id)
-        .where(
-            TrainingAttendance.township_id == township_id,
-            TrainingSession.held_on >= first,
-            TrainingSession.held_on <= last,
-        )
-        .group_by(TrainingAttendance.learner_id)
+        .where(in_month(TrainingAttendance.township_id, TrainingSession.held_on))
+        .group_by(TrainingAttendance.township_id, TrainingAttendance.learner_id)
         .subquery()
     )
     techniques = (
         select(
+            TrainingMastery.township_id.label("township_id"),
             TrainingMastery.learner_id.label("learner_id"),
             func.count(TrainingMastery.id).label("techniques"),
         )
-        .where(TrainingMastery.township_id == township_id, TrainingMastery.mastered_on <= last)
-        .group_by(TrainingMastery.learner_id)
+        .where(
+            in_month(TrainingMastery.township_id, TrainingMastery.mastered_on, since_first=False)
+        )
+        .group_by(TrainingMastery.township_id, TrainingMastery.learner_id)
         .subquery()
     )
+
+    def _of_learner(sub):
+        return and_(
+            sub.c.learner_id == TrainingLearner.id,
+            sub.c.township_id == TrainingLearner.township_id,
+        )
+
     query = (
         select(
+            TrainingLearner.township_id,
             TrainingLearner.id,
             Person.name,
             TrainingLearner.category,
@@ -748,24 +796,26 @@ def monthly_compliance(
             func.coalesce(techniques.c.techniques, 0),
         )
         .join(Person, Person.id == TrainingLearner.person_id)
-        .outerjoin(study, study.c.learner_id == TrainingLearner.id)
-        .outerjoin(attendance, attendance.c.learner_id == TrainingLearner.id)
-        .outerjoin(techniques, techniques.c.learner_id == TrainingLearner.id)
+        .outerjoin(study, _of_learner(study))
+        .outerjoin(attendance, _of_learner(attendance))
+        .outerjoin(techniques, _of_learner(techniques))
         .where(
-            TrainingLearner.township_id == township_id,
+            in_month(TrainingLearner.township_id, TrainingLearner.joined_on, since_first=False),
             TrainingLearner.active.is_(True),
-            TrainingLearner.joined_on <= last,
         )
         .order_by(
-            TrainingLearner.village_id.is_(None).desc(), TrainingLearner.village_id, Person.name
+            TrainingLearner.village_id.is_(None).desc(),
+            TrainingLearner.village_id,
+            Person.name,
+            TrainingLearner.id,
         )
     )
     if learner_id is not None:
         query = query.where(TrainingLearner.id == learner_id)
 
-    hours_min = thresholds[P.SELF_STUDY_HOURS]
-    rows: list[LearnerCompliance] = []
+    rows_of: dict[int, list[LearnerCompliance]] = {tid: [] for tid in months}
     for (
+        tid,
         lid,
         name,
         category,
@@ -780,6 +830,10 @@ def monthly_compliance(
         excused,
         mastered,
     ) in db.session.execute(query):
+        first, last = bounds[tid]
+        days_in_month = (last - first).days + 1
+        limits = thresholds[tid]
+        hours_min = limits[P.SELF_STUDY_HOURS]
         category = LearnerCategory(category)
         on_roster = (last - max(joined_on, first)).days + 1
         share = on_roster / days_in_month
@@ -788,7 +842,7 @@ def monthly_compliance(
             name=name,
             category=category.value,
             village_id=village_id,
-            village_name=villages.get(village_id, "") if village_id else "",
+            village_name=villages[tid].get(village_id, "") if village_id else "",
             joined_on=joined_on,
             user_id=user_id,
             hours=int(half_hours) / 2,
@@ -813,9 +867,9 @@ def monthly_compliance(
         if counted:
             row.participation = round(100 * row.present / counted, 1)
         if category == LearnerCategory.township_cadre:
-            row.required_participation = thresholds[P.TOWNSHIP_CADRE_PARTICIPATION]
+            row.required_participation = limits[P.TOWNSHIP_CADRE_PARTICIPATION]
         elif category == LearnerCategory.party_member:
-            row.required_participation = thresholds[P.PARTY_MEMBER_PARTICIPATION]
+            row.required_participation = limits[P.PARTY_MEMBER_PARTICIPATION]
         if (
             row.participation is not None
             and row.required_participation is not None
@@ -830,11 +884,11 @@ def monthly_compliance(
                 )
             )
         if category in CADRES:
-            row.required_techniques = thresholds[P.CADRE_TECHNIQUES]
-            notes_min = thresholds[P.CADRE_NOTE_CHARS]
+            row.required_techniques = limits[P.CADRE_TECHNIQUES]
+            notes_min = limits[P.CADRE_NOTE_CHARS]
             notes_key = P.CADRE_NOTE_CHARS
         elif education in JUNIOR_MIDDLE_OR_ABOVE:
-            notes_min = thresholds[P.PARTY_MEMBER_NOTE_CHARS]
+            notes_min = limits[P.PARTY_MEMBER_NOTE_CHARS]
             notes_key = P.PARTY_MEMBER_NOTE_CHARS
         else:
             notes_min, notes_key = None, None
@@ -860,11 +914,17 @@ def monthly_compliance(
                         row.required_note_chars - row.note_chars,
                     )
                 )
-        rows.append(row)
+        rows_of[tid].append(row)
 
-    def _unit(unit_id: int, name: str, members: list[LearnerCompliance], days_key: str):
-        days = days_by_organiser.get(unit_id, 0.0)
-        required = float(thresholds[days_key] or 0)
+    def _unit(
+        township_id: int,
+        unit_id: int,
+        name: str,
+        members: list[LearnerCompliance],
+        days_key: str,
+    ):
+        days = days_by_organiser.get((township_id, unit_id), 0.0)
+        required = float(thresholds[township_id][days_key] or 0)
         unit = UnitCompliance(
             unit_id=unit_id,
             name=name,
@@ -886,34 +946,37 @@ def monthly_compliance(
             )
         return unit
 
-    by_village: dict[int, list[LearnerCompliance]] = defaultdict(list)
-    for row in rows:
-        if row.village_id is not None:
-            by_village[row.village_id].append(row)
-    village_rows = [
-        _unit(vid, name, by_village.get(vid, []), P.VILLAGE_DAYS) for vid, name in villages.items()
-    ]
-    township_name = db.session.get(OrgUnit, township_id).name
-    township_row = _unit(township_id, township_name, rows, P.TOWNSHIP_DAYS)
-
-    def _group_rate(category: LearnerCategory) -> float | None:
+    def _group_rate(rows: list[LearnerCompliance], category: LearnerCategory) -> float | None:
         present = sum(r.present for r in rows if r.category == category)
         counted = present + sum(r.absent for r in rows if r.category == category)
         return round(100 * present / counted, 1) if counted else None
 
-    return MonthlyCompliance(
-        township_id=township_id,
-        year=year,
-        month=month,
-        thresholds=thresholds,
-        learners=rows,
-        villages=village_rows,
-        township=township_row,
-        participation={
-            LearnerCategory.township_cadre.value: _group_rate(LearnerCategory.township_cadre),
-            LearnerCategory.party_member.value: _group_rate(LearnerCategory.party_member),
-        },
-    )
+    reports: dict[int, MonthlyCompliance] = {}
+    for tid, (year, month) in months.items():
+        rows = rows_of[tid]
+        by_village: dict[int, list[LearnerCompliance]] = defaultdict(list)
+        for row in rows:
+            if row.village_id is not None:
+                by_village[row.village_id].append(row)
+        reports[tid] = MonthlyCompliance(
+            township_id=tid,
+            year=year,
+            month=month,
+            thresholds=thresholds[tid],
+            learners=rows,
+            villages=[
+                _unit(tid, vid, name, by_village.get(vid, []), P.VILLAGE_DAYS)
+                for vid, name in villages[tid].items()
+            ],
+            township=_unit(tid, tid, township_names[tid], rows, P.TOWNSHIP_DAYS),
+            participation={
+                LearnerCategory.township_cadre.value: _group_rate(
+                    rows, LearnerCategory.township_cadre
+                ),
+                LearnerCategory.party_member.value: _group_rate(rows, LearnerCategory.party_member),
+            },
+        )
+    return reports
 
 
 def learner_of_user(user_id: int, township_ids: set[int] | None = None) -> TrainingLearner | None:
