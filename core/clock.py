@@ -125,6 +125,20 @@ def today_groups(township_ids) -> dict[date, set[int]]:
     return groups
 
 
+def on_each_day(column_township, days: dict[int, date], condition):
+    """A SQL condition: ``condition(day)``, with ``day`` the entry of ``days`` (``{township
+    id: a date of its own}``, e.g. its today or the first of its month) of the row's
+    township; one branch per distinct date (one unless the zones straddle midnight)."""
+    from sqlalchemy import and_, false, or_
+
+    groups: dict[date, list[int]] = {}
+    for tid, day in days.items():
+        groups.setdefault(day, []).append(tid)
+    if not groups:
+        return false()
+    return or_(*(and_(column_township.in_(ids), condition(day)) for day, ids in groups.items()))
+
+
 def before_today(column_date, column_township, township_ids):
     """A SQL condition: ``column_date`` lies before the today of the row's township."""
     from sqlalchemy import and_, false, or_

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 
 from core import clock
 from core.access import can, mask_phone, users_with
@@ -621,15 +621,6 @@ class LeaderQueue:
     overdue: int
 
 
-def _on_each_day(township_column, days: dict[int, date], condition):
-    """A SQL condition: ``condition(day)`` with ``day`` the row's township's entry of
-    ``days`` (one branch per distinct day: one unless the zones straddle midnight)."""
-    groups: dict[date, list[int]] = {}
-    for tid, day in days.items():
-        groups.setdefault(day, []).append(tid)
-    return or_(*(and_(township_column.in_(ids), condition(day)) for day, ids in groups.items()))
-
-
 def leader_queues(todays: dict[int, date]) -> dict[int, list[LeaderQueue]]:
     """Per township (``{township id: its today}``) and leader with open cards: how many
     wait for the return, how many are due for a visit, how many of those are overdue on
@@ -638,7 +629,7 @@ def leader_queues(todays: dict[int, date]) -> dict[int, list[LeaderQueue]]:
     if not todays:
         return out
     status = AppointmentCard.status
-    overdue = _on_each_day(
+    overdue = clock.on_each_day(
         AppointmentCard.township_id,
         todays,
         lambda today: and_(status == CardStatus.queued, AppointmentCard.visit_due_on < today),
@@ -678,7 +669,7 @@ def visits_in_month(days: dict[int, date]) -> dict[int, int]:
         select(HomeVisit.township_id, func.count(HomeVisit.id))
         .where(
             HomeVisit.township_id.in_(list(days)),
-            _on_each_day(HomeVisit.township_id, firsts, in_month),
+            clock.on_each_day(HomeVisit.township_id, firsts, in_month),
         )
         .group_by(HomeVisit.township_id)
     ):

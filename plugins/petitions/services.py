@@ -1671,15 +1671,6 @@ class Figures:
     observers_this_month: int = 0
 
 
-def _on_each_day(township_column, days: dict[int, date], condition):
-    """A SQL condition: ``condition(day)`` with ``day`` the row's township's entry of
-    ``days`` (one branch per distinct day: one unless the zones straddle midnight)."""
-    groups: dict[date, list[int]] = {}
-    for tid, day in days.items():
-        groups.setdefault(day, []).append(tid)
-    return or_(*(and_(township_column.in_(ids), condition(day)) for day, ids in groups.items()))
-
-
 def figures(todays: dict[int, date]) -> dict[int, Figures]:
     """The dashboard's figures of several townships, by id, each taken on its own today
     (``{township id: today}``): four queries whatever their number."""
@@ -1687,8 +1678,8 @@ def figures(todays: dict[int, date]) -> dict[int, Figures]:
     if not todays:
         return out
     ids = list(todays)
-    overdue = _on_each_day(Petition.township_id, todays, lambda today: Case.due_on < today)
-    soon = _on_each_day(
+    overdue = clock.on_each_day(Petition.township_id, todays, lambda today: Case.due_on < today)
+    soon = clock.on_each_day(
         Petition.township_id,
         todays,
         lambda today: and_(Case.due_on >= today, Case.due_on <= today + timedelta(days=7)),
@@ -1715,7 +1706,9 @@ def figures(todays: dict[int, date]) -> dict[int, Figures]:
         .where(
             Petition.township_id.in_(ids),
             Petition.acceptance == Acceptance.pending,
-            _on_each_day(Petition.township_id, todays, lambda today: Petition.decide_by < today),
+            clock.on_each_day(
+                Petition.township_id, todays, lambda today: Petition.decide_by < today
+            ),
         )
         .group_by(Petition.township_id)
     ):
@@ -1742,7 +1735,7 @@ def figures(todays: dict[int, date]) -> dict[int, Figures]:
         .outerjoin(Invitation, Invitation.session_id == ReceptionSession.id)
         .where(
             ReceptionSession.township_id.in_(ids),
-            _on_each_day(ReceptionSession.township_id, firsts, this_month),
+            clock.on_each_day(ReceptionSession.township_id, firsts, this_month),
             ReceptionSession.status != SessionStatus.cancelled,
         )
         .group_by(ReceptionSession.township_id)
