@@ -661,12 +661,20 @@ def hand_to_archives(batch: ReleaseBatch, products: list[Product], now: datetime
     """Offer the release to the archives institution, if the township enabled one
     (the ``township_record_produced`` hook; in the publishing transaction)."""
     township = db.session.get(OrgUnit, batch.township_id)
-    titles = "; ".join(p.title for p in products) or "(empty release)"
+    # the record is filed once, in the township's language (not the publisher's)
+    with force_locale(current_app.config.get("DEFAULT_LOCALE", "zh_CN")):
+        title = _(
+            "%(township)s: information release of %(month)s",
+            township=township.name,
+            month=f"{batch.scheduled_for:%Y-%m}",
+        )
+        empty = _("(empty release)")
+    titles = "; ".join(p.title for p in products) or empty
     record = ArchivalRecord(
         source="releases",
         reference=f"release-batch:{batch.id}",
         kind="release",
-        title=f"{township.name} {batch.scheduled_for:%Y-%m} release",
+        title=title,
         produced_at=now,
         summary=titles[:2000],
         responsible=township.name,

@@ -220,3 +220,24 @@ def test_a_published_release_is_offered_to_an_enabled_archive_institution(
     assert ("record", (township.id, "releases", f"release-batch:{second.id}")) in (
         example_plugin.EVENTS
     )
+
+
+def test_a_release_is_filed_under_a_chinese_title_whoever_published_it(
+    app, db, township, make_product, make_batch, monkeypatch
+):
+    """The archivist's inbox showed "东镇 2026-12 release": the record's title is in the
+    site's language (Chinese, as deployed), even when the batch went out from an English
+    session."""
+    from flask_babel import force_locale
+
+    from core.models import ProducedRecord
+
+    monkeypatch.setitem(app.config, "DEFAULT_LOCALE", "zh_CN")
+    make_product("产品")
+    batch = make_batch()
+    with app.test_request_context(), force_locale("en"):
+        assert services.publish_batch(batch.id)
+    db.session.commit()
+    record = db.session.scalar(select(ProducedRecord).where(ProducedRecord.source == "releases"))
+    assert record.title == f"{township.name} {batch.scheduled_for:%Y-%m} 信息发布"
+    assert "release" not in record.title
