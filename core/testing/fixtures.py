@@ -212,6 +212,36 @@ def query_counter(db):
     return lambda: count_queries(db.engine)
 
 
+@pytest.fixture
+def dashboard_queries(app, db) -> Callable:
+    """``dashboard_queries(townships, key=None)``: the SQL statements of the dashboard
+    figures of these townships, asked once before (the caches warm, as in use). With
+    ``key``, of that plugin's ``county_dashboard_figures`` alone (its answer must name
+    every township); without, of every institution they enabled. A county's figures
+    cost the same queries for one township as for two."""
+
+    def _queries(townships: list, key: str | None = None) -> list[str]:
+        from admin.dashboard import county_plugin_figures
+        from core.plugins import state
+
+        def ask():
+            if key is None:
+                return county_plugin_figures(townships)
+            (answer,) = state().call_for(
+                key, "county_dashboard_figures", townships=townships, session=db.session
+            )
+            return answer
+
+        with app.test_request_context():
+            ask()
+            with count_queries(db.engine) as statements:
+                answer = ask()
+        assert set(answer) == {t.id for t in townships}
+        return statements
+
+    return _queries
+
+
 # ---------------------------------------------------------------------------
 # Org units and users
 # ---------------------------------------------------------------------------

@@ -104,26 +104,9 @@ def test_each_township_sees_its_own_feedback_figures(client, east, west):
 
 
 def test_the_feedback_figures_of_two_townships_cost_the_queries_of_one(
-    client, db, east, west, query_counter
+    east, west, dashboard_queries
 ):
-    from core.plugins import state
-
-    def queries(townships) -> list[str]:
-        with (
-            time_machine.travel(at(TODAY, 10), tick=False),
-            client.application.test_request_context(),
-        ):
-            ask = state().call_for
-            ask("feedback", "county_dashboard_figures", townships=townships, session=db.session)
-            with query_counter() as statements:
-                (answer,) = ask(
-                    "feedback",
-                    "county_dashboard_figures",
-                    townships=townships,
-                    session=db.session,
-                )
-        assert set(answer) == {t.id for t in townships}
-        return statements
-
-    one = queries([east])
-    assert len(queries([east, west])) == len(one), "\n".join(one)
+    with time_machine.travel(at(TODAY, 10), tick=False):
+        one = dashboard_queries([east], "feedback")
+        two = dashboard_queries([east, west], "feedback")
+    assert len(two) == len(one), "\n".join(one)

@@ -73,23 +73,7 @@ def test_each_township_sees_its_own_hearing_figures_on_its_own_today(client, eas
 
 
 def test_the_hearing_figures_of_two_townships_cost_the_queries_of_one(
-    client, db, east, west, query_counter
+    east, west, dashboard_queries
 ):
-    from core.plugins import state
-
-    def queries(townships) -> list[str]:
-        with client.application.test_request_context():
-            ask = state().call_for
-            ask("hearings", "county_dashboard_figures", townships=townships, session=db.session)
-            with query_counter() as statements:
-                (answer,) = ask(
-                    "hearings",
-                    "county_dashboard_figures",
-                    townships=townships,
-                    session=db.session,
-                )
-        assert set(answer) == {t.id for t in townships}
-        return statements
-
-    one = queries([east])
-    assert len(queries([east, west])) == len(one), "\n".join(one)
+    one = dashboard_queries([east], "hearings")
+    assert len(dashboard_queries([east, west], "hearings")) == len(one), "\n".join(one)

@@ -67,23 +67,7 @@ def test_each_township_of_the_county_sees_its_own_petition_figures(client, east,
 
 
 def test_the_petition_figures_of_two_townships_cost_the_queries_of_one(
-    client, db, east, west, query_counter
+    east, west, dashboard_queries
 ):
-    from core.plugins import state
-
-    def queries(townships) -> list[str]:
-        with client.application.test_request_context():
-            ask = state().call_for
-            ask("petitions", "county_dashboard_figures", townships=townships, session=db.session)
-            with query_counter() as statements:
-                (answer,) = ask(
-                    "petitions",
-                    "county_dashboard_figures",
-                    townships=townships,
-                    session=db.session,
-                )
-        assert set(answer) == {t.id for t in townships}
-        return statements
-
-    one = queries([east])
-    assert len(queries([east, west])) == len(one), "\n".join(one)
+    one = dashboard_queries([east], "petitions")
+    assert len(dashboard_queries([east, west], "petitions")) == len(one), "\n".join(one)

@@ -89,16 +89,11 @@ def test_a_township_without_findings_is_all_clear(app, db, supervision_township,
 
 
 def test_one_township_or_two_cost_the_same_queries(
-    app, db, supervision_township, west, query_counter
+    db, supervision_township, west, dashboard_queries
 ):
-    from admin.dashboard import county_plugin_figures
 
     _findings(db, supervision_township, ("remedying", date(2025, 9, 1)))
     _findings(db, west, ("raised", None))
-    with app.test_request_context():
-        county_plugin_figures([supervision_township, west])  # the caches are warm, as in use
-        with query_counter() as one:
-            county_plugin_figures([supervision_township])
-        with query_counter() as two:
-            county_plugin_figures([supervision_township, west])
+    one = dashboard_queries([supervision_township])
+    two = dashboard_queries([supervision_township, west])
     assert len(one) == len(two), "\n".join(two)
