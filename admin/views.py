@@ -633,8 +633,6 @@ class TownshipModelView(LeanListMixin, SecureViewMixin, ModelView):
     def _make_cell_reader(self, name: str):
         from flask_admin.tools import rec_getattr
 
-        from core.labels import display
-
         formatter = (self.column_formatters or {}).get(name)
         choices = self._column_choices_map.get(name) or {}
         type_formatters = self.column_type_formatters
@@ -666,38 +664,35 @@ class TownshipModelView(LeanListMixin, SecureViewMixin, ModelView):
                 return choices.get(value) or value
 
             return read_choice
-        township_attr = self.township_attr
 
         def read(model):
             value = rec_getattr(model, name)
             if isinstance(value, DISPLAYED):
-                if isinstance(value, Enum | bool):  # a label many rows share: translated once
-                    words = g.setdefault("_admin_words", {})
-                    key = (type(value), value)
-                    word = words.get(key)
-                    if word is None:
-                        word = words[key] = display(value)
-                    return word
-                return display(value, getattr(model, township_attr, None))
+                return self._in_words(model, value)
             return shown(value)
 
         return read
+
+    def _in_words(self, model, value):
+        """A value :func:`core.labels.display` shows (a time in the row's township's
+        zone); an enum's or a boolean's label, which many rows share, once per request."""
+        from core.labels import display
+
+        if isinstance(value, Enum | bool):
+            words = g.setdefault("_admin_words", {})
+            key = (type(value), value)
+            word = words.get(key)
+            if word is None:
+                word = words[key] = display(value)
+            return word
+        return display(value, getattr(model, self.township_attr, None))
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         """Values no column formatter owns, shown in words (a time in the row's township's zone)."""
         if name not in column_formatters and not self._column_choices_map.get(name):
             value = self._get_field_value(model, name)
             if isinstance(value, DISPLAYED):
-                from core.labels import display
-
-                if isinstance(value, Enum | bool):  # a label many rows share: translated once
-                    words = g.setdefault("_admin_words", {})
-                    key = (type(value), value)
-                    word = words.get(key)
-                    if word is None:
-                        word = words[key] = display(value)
-                    return word
-                return display(value, getattr(model, self.township_attr, None))
+                return self._in_words(model, value)
         return super()._get_list_value(
             context, model, name, column_formatters, column_type_formatters
         )

@@ -13,7 +13,7 @@ forgotten when a township's zone is saved (:func:`forget`).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -157,3 +157,61 @@ def on_or_after_today(column_date, column_township, township_ids):
     if not groups:
         return false()
     return or_(*(and_(column_township.in_(ids), column_date >= day) for day, ids in groups.items()))
+
+
+def constant_offset(zone, start: datetime, end: datetime) -> int | None:
+    """The zone's UTC offset in minutes if it is the same all through [start, end) (no
+    daylight-saving change, as in China), else None."""
+    offsets = set()
+    day = start
+    while day < end:
+        offsets.add(day.astimezone(zone).utcoffset())
+        day += timedelta(days=1)
+    offsets.add((end - timedelta(microseconds=1)).astimezone(zone).utcoffset())
+    if len(offsets) != 1:
+        return None
+    return int(offsets.pop().total_seconds() // 60)
+
+
+def local_date_sql(column, minutes: int):
+    """SQL for the local date of a stored UTC time, the zone ``minutes`` ahead of UTC."""
+    from sqlalchemy import Date, cast, func, literal_column
+
+    from core.db import db
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(column + literal_column(f"interval '{int(minutes)} minutes'"), Date)
+    return func.date(column, f"{int(minutes):+d} minutes")
+
+
+def count_on_or_before(time_column, day_column, column_township, offsets: dict[int, int | None]):
+    """SQL counting the rows whose UTC time falls, on their township's clock, on or
+    before ``day_column`` (a case resolved by its due date), over the townships whose
+    zone keeps one offset (``offsets``: ``{township id: minutes ahead of UTC, or None}``,
+    from :func:`constant_offset`); None if none does. Rows of a township whose offset
+    changes are counted by the caller with the zone's rules."""
+    from collections import defaultdict
+
+    from sqlalchemy import and_, case, func
+
+    by_offset: dict[int, set[int]] = defaultdict(set)
+    for tid, minutes in offsets.items():
+        if minutes is not None:
+            by_offset[minutes].add(tid)
+    if not by_offset:
+        return None
+    return func.sum(
+        case(
+            *(
+                (
+                    and_(
+                        column_township.in_(ids),
+                        local_date_sql(time_column, minutes) <= day_column,
+                    ),
+                    1,
+                )
+                for minutes, ids in by_offset.items()
+            ),
+            else_=0,
+        )
+    )

@@ -25,7 +25,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 
 from core import clock
@@ -393,29 +392,6 @@ def year_bounds(township_id: int, year: int) -> tuple[datetime, datetime]:
     return start, end
 
 
-def constant_offset(zone, start: datetime, end: datetime) -> int | None:
-    """The zone's UTC offset in minutes if it is the same all through [start, end) (no
-    daylight-saving change, as in China), else None."""
-    offsets = set()
-    day = start
-    while day < end:
-        offsets.add(day.astimezone(zone).utcoffset())
-        day += timedelta(days=1)
-    offsets.add((end - timedelta(microseconds=1)).astimezone(zone).utcoffset())
-    if len(offsets) != 1:
-        return None
-    return int(offsets.pop().total_seconds() // 60)
-
-
-def local_date_sql(column, minutes: int):
-    """SQL for the local date of a stored UTC time, the zone ``minutes`` ahead of UTC."""
-    from sqlalchemy import Date, cast, literal_column
-
-    if db.session.get_bind().dialect.name == "postgresql":
-        return cast(column + literal_column(f"interval '{int(minutes)} minutes'"), Date)
-    return func.date(column, f"{int(minutes):+d} minutes")
-
-
 def expected_so_far(quota: int, year: int, today: date) -> int:
     """The quota pro-rated to the days of ``year`` elapsed by ``today`` (today included),
     rounded down; the whole quota once the year is over."""
@@ -561,7 +537,7 @@ def quota_reports(
     if staffed:
         zones = {tid: clock.zone(tid) for tid in staffed}
         bounds = {tid: year_bounds(tid, periods[tid][0]) for tid in staffed}
-        offsets = {tid: constant_offset(zones[tid], *bounds[tid]) for tid in staffed}
+        offsets = {tid: clock.constant_offset(zones[tid], *bounds[tid]) for tid in staffed}
         by_bounds: dict[tuple[datetime, datetime], set[int]] = defaultdict(set)
         for tid, period in bounds.items():
             by_bounds[period].add(tid)
@@ -587,28 +563,12 @@ def quota_reports(
         )
         keys = (Case.township_id, Case.kind, handler, CommitmentTake.leader_id, CommitmentTake.mode)
         groups: list[tuple] = []
-        by_offset: dict[int, set[int]] = defaultdict(set)
-        for tid, minutes in offsets.items():
-            if minutes is not None:
-                by_offset[minutes].add(tid)
-        if by_offset:
+        on_time = clock.count_on_or_before(
+            resolved.c.resolved_at, Case.due_on, Case.township_id, offsets
+        )
+        if on_time is not None:
             # counted in SQL: one row per township, handler, taker, way taken and kind
-            on_time = func.sum(
-                sql_case(
-                    *(
-                        (
-                            and_(
-                                Case.township_id.in_(ids),
-                                local_date_sql(resolved.c.resolved_at, minutes) <= Case.due_on,
-                            ),
-                            1,
-                        )
-                        for minutes, ids in by_offset.items()
-                    ),
-                    else_=0,
-                )
-            )
-            steady = set().union(*by_offset.values())
+            steady = {tid for tid, minutes in offsets.items() if minutes is not None}
             groups += [
                 tuple(row)
                 for row in db.session.execute(

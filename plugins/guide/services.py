@@ -407,29 +407,6 @@ def _local_date(value: datetime, zone) -> date:
     return value.astimezone(zone).date()
 
 
-def constant_offset(zone, start: datetime, end: datetime) -> int | None:
-    """The zone's UTC offset in minutes if it is the same all through [start, end) (no
-    daylight-saving change, as in China), else None."""
-    offsets = set()
-    day = start
-    while day < end:
-        offsets.add(day.astimezone(zone).utcoffset())
-        day += timedelta(days=1)
-    offsets.add((end - timedelta(microseconds=1)).astimezone(zone).utcoffset())
-    if len(offsets) != 1:
-        return None
-    return int(offsets.pop().total_seconds() // 60)
-
-
-def local_date_sql(column, minutes: int):
-    """SQL for the local date of a stored UTC time, the zone ``minutes`` ahead of UTC."""
-    from sqlalchemy import Date, cast, literal_column
-
-    if db.session.get_bind().dialect.name == "postgresql":
-        return cast(column + literal_column(f"interval '{int(minutes)} minutes'"), Date)
-    return func.date(column, f"{int(minutes):+d} minutes")
-
-
 def on_time_report(township_id: int, year: int, month: int | None = None) -> OnTimeReport:
     """Cases of the township finished in the month (or year), on time or not, per matter of
     the guide and per department (the case's department, else the matter's).
@@ -452,13 +429,12 @@ def on_time_reports(periods: dict[int, tuple[int, int | None]]) -> dict[int, OnT
     the departments' names: at most four queries whatever the number of townships or cases.
     """
     from sqlalchemy import and_, or_
-    from sqlalchemy import case as sql_case
 
     if not periods:
         return {}
     bounds = {tid: period_bounds(tid, year, month) for tid, (year, month) in periods.items()}
     zones = {tid: clock.zone(tid) for tid in periods}
-    offsets = {tid: constant_offset(zones[tid], *bounds[tid]) for tid in periods}
+    offsets = {tid: clock.constant_offset(zones[tid], *bounds[tid]) for tid in periods}
     # the latest "resolved" entry of each case since the earliest period began; it is the
     # latest since the case's own township's period began whenever that one has any
     resolved = (
@@ -492,27 +468,11 @@ def on_time_reports(periods: dict[int, tuple[int, int | None]]) -> dict[int, OnT
     )
     keys = (Case.township_id, GuideCaseMatter.matter_id, department)
     groups: list[tuple] = []
-    by_offset: dict[int, set[int]] = defaultdict(set)
-    for tid, minutes in offsets.items():
-        if minutes is not None:
-            by_offset[minutes].add(tid)
-    if by_offset:
-        on_time = func.sum(
-            sql_case(
-                *(
-                    (
-                        and_(
-                            Case.township_id.in_(ids),
-                            local_date_sql(resolved.c.resolved_at, minutes) <= Case.due_on,
-                        ),
-                        1,
-                    )
-                    for minutes, ids in by_offset.items()
-                ),
-                else_=0,
-            )
-        )
-        steady = set().union(*by_offset.values())
+    on_time = clock.count_on_or_before(
+        resolved.c.resolved_at, Case.due_on, Case.township_id, offsets
+    )
+    if on_time is not None:
+        steady = {tid for tid, minutes in offsets.items() if minutes is not None}
         groups += db.session.execute(
             base.add_columns(*keys, func.count(), on_time)
             .where(Case.township_id.in_(steady))

@@ -354,7 +354,7 @@ def test_a_zone_with_daylight_saving_is_counted_case_by_case(
     db.session.commit()
     clock.forget()
     start, end = services.year_bounds(commitment_township.id, 2026)
-    assert services.constant_offset(ZoneInfo("Europe/Berlin"), start, end) is None
+    assert clock.constant_offset(ZoneInfo("Europe/Berlin"), start, end) is None
     # accepted Monday 23 March 2026 (3 working days: due 26 March), resolved that day
     closed_case(leader, (2026, 3, 23, 9), (2026, 3, 26, 23, 30), (2026, 12, 31, 23, 30))
     report = services.quota_report(commitment_township.id, 2026, today=date(2027, 1, 2))
