@@ -42,7 +42,8 @@ def test_each_owed_case_gets_one_task_however_often_the_sweep_runs(
     _cases(db, township, clerk, 5, TODAY + timedelta(days=30))  # on time: nothing owed
     assert sweep_deadlines(today=TODAY) == 30
     assert sweep_deadlines(today=TODAY) == 0
-    keys = set(db.session.scalars(select(TaskRecord.key)))
+    # the worker runs meanwhile, and a reminder it has already sent queues its e-mail
+    keys = set(db.session.scalars(select(TaskRecord.key).where(TaskRecord.key.like("case-%"))))
     assert keys == {f"case-overdue:{c.id}:{c.due_on}" for c in late}
 
     stub_worker.join()
