@@ -122,8 +122,21 @@ def start_township(args, source: Path) -> Server:
         keys = [p.parent.name for p in (source / "plugins").glob("*/__init__.py")]
         env["TOWNSHIP_PLUGINS"] = ",".join(sorted(keys))
     gunicorn = Path(sys.executable).parent / "gunicorn"
+    # the settings the README gives operators (the app built once, workers forked from it)
+    settings = []
+    if (source / "core/gunicorn_conf.py").exists():
+        settings = ["-c", "python:core.gunicorn_conf"]
     process = subprocess.Popen(
-        [str(gunicorn), *WORKERS, "-b", f"127.0.0.1:{port}", "--chdir", str(source), "wsgi:app"],
+        [
+            str(gunicorn),
+            *settings,
+            *WORKERS,
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(source),
+            "wsgi:app",
+        ],
         env=env,
         cwd=source,
     )
@@ -727,8 +740,8 @@ def run_pages(args, app, seeded) -> None:
         )
         workers = worker_memory(township.process.pid)
         print(
-            "web workers' resident memory after the run: "
-            + ", ".join(f"{mb:.0f} MB" for mb in workers)
+            "web workers' memory after the run (resident / proportional / private): "
+            + ", ".join(f"{rss:.0f} / {pss:.0f} / {own:.0f} MB" for rss, pss, own in workers)
             + " (goal ≤ 150 MB each)"
         )
     finally:
@@ -737,10 +750,10 @@ def run_pages(args, app, seeded) -> None:
             peer.stop()
 
 
-def worker_memory(master_pid: int) -> list[float]:
-    """Resident memory (MB) of the gunicorn workers forked by ``master_pid``."""
-    from bench.common import rss_mb
-
+def worker_memory(master_pid: int) -> list[tuple[float, float, float]]:
+    """Memory (MB) of the gunicorn workers forked by ``master_pid``: resident (pages shared
+    with the master counted whole), proportional (shared pages split between the
+    processes sharing them: what a worker adds to the machine's total) and private."""
     sizes = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -750,8 +763,18 @@ def worker_memory(master_pid: int) -> list[float]:
         except OSError:
             continue
         if int(stat.rsplit(")", 1)[1].split()[1]) == master_pid:
-            sizes.append(rss_mb(int(entry.name)))
+            sizes.append(memory_mb(int(entry.name)))
     return sorted(sizes)
+
+
+def memory_mb(pid: int) -> tuple[float, float, float]:
+    """Resident, proportional and private memory of ``pid`` in MB (``smaps_rollup``)."""
+    kb = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, *value = line.split()
+        kb[key.rstrip(":")] = int(value[0]) if value and value[0].isdigit() else 0
+    private = kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)
+    return kb.get("Rss", 0) / 1024, kb.get("Pss", 0) / 1024, private / 1024
 
 
 def main() -> None:
