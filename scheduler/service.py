@@ -36,7 +36,7 @@ With PostgreSQL and Redis or RabbitMQ::
     export TOWNSHIP_BROKER_URL=redis://redis-host:6379/0   # or amqp://user:pw@rabbit-host/
     export TOWNSHIP_EMBEDDED_SCHEDULER=false               # web processes do not schedule
     township db upgrade
-    gunicorn -w 4 -b 0.0.0.0:8000 'core:create_app()'      # the web, any number of machines
+    gunicorn -c python:core.gunicorn_conf -w 4 -b 0.0.0.0:8000 'core:create_app()'  # the web
     township worker --processes 2 --threads 8              # on every worker machine
     township scheduler                                     # on two machines: active + standby
 
