@@ -159,12 +159,38 @@ def _babel_context():
     return found
 
 
+_wtforms_catalogs: dict[str, Any] = {}
+
+
+def _wtforms_translations():
+    """WTForms' own messages ("This field is required.") in the request's language.
+
+    flask_wtf reads WTForms' catalog from disk on every request that shows a form (each
+    staff list has two: delete and actions); a process keeps one per language instead.
+    """
+    from babel import support
+    from flask import has_request_context
+    from wtforms.i18n import messages_path
+
+    if not has_request_context():
+        return None
+    locale = str(get_locale())
+    found = _wtforms_catalogs.get(locale)
+    if found is None:
+        found = _wtforms_catalogs[locale] = support.Translations.load(
+            messages_path(), [locale], domain="wtforms"
+        )
+    return found
+
+
 def _init_i18n(app: Flask) -> None:
     import flask_babel
+    import flask_wtf.i18n
 
     from core.auth import select_locale
 
     flask_babel._get_current_context = _babel_context
+    flask_wtf.i18n._get_translations = _wtforms_translations
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(
         app, locale_selector=select_locale, default_translation_directories="translations"

@@ -101,6 +101,23 @@ def test_sign_in_error_follows_the_language(browser):
     assert "用户名或密码错误" not in html
 
 
+def test_form_checks_speak_the_language_of_each_visitor(app, browser):
+    """WTForms' own messages follow each request's language, also when the process has
+    already answered someone in the other one (it keeps one catalog per language)."""
+    empty = {"username": "", "password": ""}
+    html = browser.post("/login", data=empty).get_data(as_text=True)
+    assert "该字段是必填字段。" in html
+
+    switch_to_english(browser)
+    html = browser.post("/login", data=empty).get_data(as_text=True)
+    assert "This field is required." in html
+    assert "该字段是必填字段" not in html
+
+    html = app.test_client().post("/login", data=empty).get_data(as_text=True)
+    assert "该字段是必填字段。" in html
+    assert "This field is required." not in html
+
+
 def test_public_index_is_in_chinese_by_default_and_english_on_request(browser):
     html = browser.get("/").get_data(as_text=True)
     assert html_lang(html) == "zh-CN"
