@@ -97,6 +97,9 @@ def build_dashboards(township_ids: set[int], today: date | None = None) -> list[
         select(OrgUnit).where(OrgUnit.id.in_(township_ids)).order_by(OrgUnit.name)
     ).all()
     boards = {t.id: TownshipDashboard(t) for t in townships}
+    for township in townships:  # their zones, remembered (not read one township at a time)
+        clock.zone_name(township)
+    prime(township_ids)
     is_open = Case.status.in_(OPEN_STATUSES)
     past_due = (
         Case.due_on < today
@@ -114,7 +117,6 @@ def build_dashboards(township_ids: set[int], today: date | None = None) -> list[
 
     # "due soon" depends on the township and the due date only: the open cases are
     # counted per due date in SQL, and each date is judged once (not each case)
-    prime(township_ids)
     for tid, due_on, count in db.session.execute(
         select(Case.township_id, Case.due_on, func.count(Case.id))
         .where(

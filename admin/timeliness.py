@@ -18,18 +18,22 @@ DUE_SOON_POLICY = "core.due_soon_working_days"
 def calendars_for(township_ids: Iterable[int]) -> dict[int, WorkingCalendar]:
     """The working calendars of several townships, in one query (cached for the request)."""
     cache: dict[int, WorkingCalendar] = g.setdefault("_admin_calendars", {})
-    for tid in set(township_ids) - set(cache):
-        cache[tid] = WorkingCalendar.for_township(tid)  # cached across requests (core.cache)
+    missing = set(township_ids) - set(cache)
+    if missing:  # their own days are cached across requests (core.cache)
+        cache.update(WorkingCalendar.for_townships(sorted(missing)))
     return cache
 
 
 def due_soon_days_for(township_ids: Iterable[int]) -> dict[int, int]:
     """Each township's "due soon" threshold in working days, in one query."""
-    from core.policies import get_policy
+    from core.policies import get_policy, stored_for
 
     cache: dict[int, int] = g.setdefault("_admin_due_soon", {})
-    for tid in set(township_ids) - set(cache):
-        cache[tid] = int(get_policy(tid, DUE_SOON_POLICY))  # cached across requests
+    missing = set(township_ids) - set(cache)
+    if len(missing) > 1:
+        stored_for(sorted(missing))  # their own values in one query, cached across requests
+    for tid in missing:
+        cache[tid] = int(get_policy(tid, DUE_SOON_POLICY))
     return cache
 
 

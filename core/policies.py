@@ -33,8 +33,21 @@ def _stored(township_id: int) -> dict[str, Any]:
 
 
 def stored_for(township_ids) -> dict[int, dict[str, Any]]:
-    """The own values of several townships (each cached, see :func:`_stored`)."""
-    return {tid: _stored(tid) for tid in township_ids}
+    """The own values of several townships (each cached as :func:`_stored` caches it;
+    those not cached are read in one query)."""
+    from core import cache
+
+    def load(ids: list[int]) -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {tid: {} for tid in ids}
+        for tid, key, value in db.session.execute(
+            select(PolicyValue.township_id, PolicyValue.key, PolicyValue.value).where(
+                PolicyValue.township_id.in_(ids)
+            )
+        ):
+            found[tid][key] = value
+        return found
+
+    return cache.memo_each("policies", township_ids, load, areas=[(None, cache.POLICIES)])
 
 
 def get_policy(township_id: int, key: str) -> Any:

@@ -44,3 +44,29 @@ def test_the_county_home_page_asks_as_many_queries_for_four_townships_as_for_two
     four = home_page_queries()
     assert "第4镇" in client.get("/admin/").get_data(as_text=True)
     assert len(four) == len(two), "\n".join(four)
+
+
+def test_on_cold_caches_the_county_home_page_reads_every_townships_settings_at_once(
+    app, client, staff, county_admin, county_of, query_counter
+):
+    """Right after a restart (or a calendar or policy change), the page reads the
+    townships' calendars, policies and zones together, not one township at a time."""
+    from core import cache, clock
+
+    staff.login(county_admin)
+
+    def cold_home_page_queries() -> list[str]:
+        client.get("/admin/")  # the user's own entries (permissions, menu) are warm
+        with app.app_context():
+            cache.clear()
+        clock.forget()
+        with query_counter() as statements:
+            page = client.get("/admin/")
+        assert page.status_code == 200
+        return statements
+
+    county_of(2)
+    two = cold_home_page_queries()
+    county_of(4)
+    four = cold_home_page_queries()
+    assert len(four) == len(two), "\n".join(four)
