@@ -3,8 +3,10 @@
 Creates (or re-creates) the database ``bench_training``, migrates it, loads one
 township with 10 villages, 10,000 learners and 30 days of self-study logs each
 (300,000 rows), sessions and attendance, then times
-:func:`plugins.training.services.monthly_compliance` (target ≤ 1 s) and counts
-the queries of an attendance save for 100 learners (a fixed number).
+:func:`plugins.training.services.monthly_compliance` (target ≤ 1 s), the village and
+township figures alone (the county dashboard's ``monthly_compliances(..., learners=False)``)
+and one page of the compliance screen (:func:`~plugins.training.services.compliance_page`),
+and counts the queries of an attendance save for 100 learners (a fixed number).
 
     .venv/bin/python bench/training_compliance.py [--url postgresql://postgres@127.0.0.1:5432/bench_training]
 """
@@ -175,7 +177,13 @@ def main() -> None:
     from core.models import OrgUnit, UnitKind
     from core.testing.fixtures import count_queries
     from plugins.training.models import TrainingLearner, TrainingSession, TrainingStudyLog
-    from plugins.training.services import Mark, monthly_compliance, record_attendance
+    from plugins.training.services import (
+        Mark,
+        compliance_page,
+        monthly_compliance,
+        monthly_compliances,
+        record_attendance,
+    )
 
     app = create_app(
         {
@@ -214,6 +222,29 @@ def main() -> None:
             f"best {min(timings) * 1000:.0f} ms, median {statistics.median(timings) * 1000:.0f} ms "
             f"(target ≤ 1000 ms)"
         )
+        for label, figures in (
+            (
+                "unit figures only (dashboard)",
+                lambda: monthly_compliances({township.id: (YEAR, MONTH)}, learners=False),
+            ),
+            (
+                "compliance page 3, behind only",
+                lambda: compliance_page(
+                    township.id, YEAR, MONTH, page=3, per_page=50, only_behind=True
+                ),
+            ),
+        ):
+            timings = []
+            for _ in range(5):
+                db.session.expire_all()
+                t0 = time.perf_counter()
+                with count_queries(db.engine) as queries:
+                    figures()
+                timings.append(time.perf_counter() - t0)
+            print(
+                f"{label}: {len(queries)} queries; best {min(timings) * 1000:.0f} ms, "
+                f"median {statistics.median(timings) * 1000:.0f} ms"
+            )
 
         session = db.session.scalars(
             select(TrainingSession).where(TrainingSession.organiser_id == township.id)

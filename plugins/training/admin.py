@@ -55,6 +55,7 @@ from plugins.training.services import (
     Mark,
     StudyEntry,
     TrainingError,
+    compliance_page,
     confirm_logs,
     learner_of_user,
     log_study,
@@ -678,18 +679,20 @@ class ComplianceView(TrainingAccess, TownshipBaseView):
     def index(self):
         township = self.chosen_township(READ)
         year, month = _month(township.id)
-        report = monthly_compliance(township.id, year, month)
         only_behind = request.args.get("behind") == "1"
-        rows = report.behind if only_behind else report.learners
         page = max(request.args.get("page", 0, type=int), 0)
+        # the unit figures of every learner and one page of rows, paged in the database
+        report, rows, total = compliance_page(
+            township.id, year, month, page=page, per_page=LEARNER_PAGE, only_behind=only_behind
+        )
         return self.render(
             "training/compliance.html",
             township=township,
             townships=township_choices(self.township_ids(READ)),
             report=report,
-            rows=rows[page * LEARNER_PAGE : (page + 1) * LEARNER_PAGE],
+            rows=rows,
             page=page,
-            pages=max(math.ceil(len(rows) / LEARNER_PAGE), 1),
+            pages=max(math.ceil(total / LEARNER_PAGE), 1),
             only_behind=only_behind,
             month_value=f"{year:04d}-{month:02d}",
             chart=village_chart(report),
@@ -979,7 +982,7 @@ def county_dashboard_figures(townships: list[OrgUnit]) -> dict[int, list]:
     for township in townships:
         today = clock.today(township)
         months[township.id] = (today.year, today.month)
-    reports = monthly_compliances(months)
+    reports = monthly_compliances(months, learners=False)  # the unit figures, in the database
     figures: dict[int, list] = {}
     for township in townships:
         report = reports[township.id]

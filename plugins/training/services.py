@@ -32,10 +32,11 @@ import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, extract, func, or_, select, true
+from sqlalchemy import and_, case, extract, false, func, literal, or_, select, true
 
 from core import clock
 from core.db import db, utcnow
@@ -47,6 +48,7 @@ from plugins.training.models import (
     CADRES,
     JUNIOR_MIDDLE_OR_ABOVE,
     AttendanceStatus,
+    Education,
     LearnerCategory,
     LogStatus,
     MaterialKind,
@@ -613,6 +615,8 @@ class MonthlyCompliance:
     year: int
     month: int
     thresholds: dict[str, Any]
+    #: the learner rows asked for: all of them, one learner's, one page, or none when only
+    #: the unit figures were asked (``learners=False``); the unit figures count every learner
     learners: list[LearnerCompliance]
     villages: list[UnitCompliance]
     township: UnitCompliance
@@ -638,66 +642,89 @@ def _missing(required: float, actual: float) -> float:
     return round(max(required - actual, 0), 2)
 
 
-def monthly_compliance(
-    township_id: int, year: int, month: int, *, learner_id: int | None = None
-) -> MonthlyCompliance:
-    """The month's compliance per learner, per village and for the township.
+def _on_roster_share(joined_on: date, first: date, last: date) -> float:
+    """The share of the month a learner was on the roster (joined on ``joined_on``)."""
+    return ((last - max(joined_on, first)).days + 1) / ((last - first).days + 1)
 
-    Computed with grouped SQL aggregates in four queries whatever the number of
-    learners or logs: the policies in force (cached), the villages and the township,
-    the session days per organiser, and one query joining every learner to the sums of
-    their confirmed hours and notes, their attendance counts and their techniques.
-    ``learner_id`` limits the learner rows to one learner ("my study record");
-    the unit figures then concern that learner only. See :func:`monthly_compliances`.
+
+def _required_halves(hours_min: Any, share: float) -> int:
+    """The month's self-study threshold pro-rated, rounded up to a half class hour, in halves."""
+    return math.ceil(float(hours_min or 0) * share * 2 - 1e-9)
+
+
+def _required_chars(notes_min: Any, share: float) -> int:
+    """The month's note characters pro-rated, rounded up to a character."""
+    return math.ceil(int(notes_min) * share - 1e-9)
+
+
+def _participation(present: int, absent: int) -> float | None:
+    counted = present + absent
+    return round(100 * present / counted, 1) if counted else None
+
+
+def _participation_test(required: float) -> tuple[int, bool]:
+    """``(m, tie)`` such that a participation ``round(100 * p / c, 1) < required`` (c > 0)
+    exactly when ``2000 p - m c < 0``, or ``= 0`` and ``tie``: the same verdict in
+    integer SQL as Python's rounding of the float (half to even on the binary value).
+
+    The rounded figure is ``k / 10`` for an integer ``k``; it is below ``required``
+    exactly when ``k < K``, the least ``k`` with ``k / 10 >= required``, that is when
+    ``100 p / c`` lies below ``(K - 1/2) / 10 = m / 20`` (``m = 2K - 1``). A quotient of
+    small integers is never within a float's rounding of that bound unless equal to it;
+    then its float is the float of ``m / 20``, rounded as Python rounds it (``tie``).
     """
-    return monthly_compliances({township_id: (year, month)}, learner_id=learner_id)[township_id]
+    k = 0
+    while k <= 1000 and k / 10 < required:
+        k += 1
+    m = 2 * k - 1
+    tie = round(float(Fraction(m, 20)), 1) < required if m > 0 else False
+    return m, tie
 
 
-def monthly_compliances(
-    months: dict[int, tuple[int, int]], *, learner_id: int | None = None
-) -> dict[int, MonthlyCompliance]:
-    """:func:`monthly_compliance` of several townships at once, each for its own month
-    (``{township id: (year, month)}``), by township id: the same queries, each grouped
-    by township, whatever the number of townships (the policies are cached per township).
-    """
-    if not months:
-        return {}
-    bounds = {tid: month_bounds(year, month) for tid, (year, month) in months.items()}
-    by_month: dict[tuple[date, date], set[int]] = defaultdict(set)
-    for tid, period in bounds.items():
-        by_month[period].add(tid)
+@dataclass
+class _Month:
+    """What every query of a set of townships' months shares: periods, thresholds, units."""
 
-    def in_month(township_column, day_column, *, since_first: bool = True):
+    months: dict[int, tuple[int, int]]
+    bounds: dict[int, tuple[date, date]]
+    thresholds: dict[int, dict[str, Any]]
+    villages: dict[int, dict[int, str]]
+    township_names: dict[int, str]
+    days_by_organiser: dict[tuple[int, int], float]
+
+    def in_month(self, township_column, day_column, *, since_first: bool = True):
         """SQL: the row's day lies in its township's month (``since_first=False``: on or
-        before the month's last day)."""
-        return or_(
-            *(
-                and_(
-                    township_column.in_(group),
-                    day_column >= first if since_first else true(),
-                    day_column <= last,
-                )
-                for (first, last), group in by_month.items()
-            )
+        before the month's last day); one branch per distinct month."""
+        return clock.on_each_day(
+            township_column,
+            {tid: first for tid, (first, _last) in self.bounds.items()},
+            lambda first: and_(
+                day_column >= first if since_first else true(),
+                day_column <= month_bounds(first.year, first.month)[1],
+            ),
         )
 
+
+THRESHOLD_KEYS = (
+    P.TOWNSHIP_DAYS,
+    P.VILLAGE_DAYS,
+    P.SELF_STUDY_HOURS,
+    P.TOWNSHIP_CADRE_PARTICIPATION,
+    P.PARTY_MEMBER_PARTICIPATION,
+    P.CADRE_TECHNIQUES,
+    P.CADRE_NOTE_CHARS,
+    P.PARTY_MEMBER_NOTE_CHARS,
+)
+
+
+def _month_context(months: dict[int, tuple[int, int]]) -> _Month:
+    """The policies in force (cached), the villages and townships, the session days per
+    organiser: two queries whatever the number of townships."""
+    bounds = {tid: month_bounds(year, month) for tid, (year, month) in months.items()}
     thresholds: dict[int, dict[str, Any]] = {}
     for tid in months:
         values = policies_for(tid)
-        thresholds[tid] = {
-            key: values.get(key)
-            for key in (
-                P.TOWNSHIP_DAYS,
-                P.VILLAGE_DAYS,
-                P.SELF_STUDY_HOURS,
-                P.TOWNSHIP_CADRE_PARTICIPATION,
-                P.PARTY_MEMBER_PARTICIPATION,
-                P.CADRE_TECHNIQUES,
-                P.CADRE_NOTE_CHARS,
-                P.PARTY_MEMBER_NOTE_CHARS,
-            )
-        }
-
+        thresholds[tid] = {key: values.get(key) for key in THRESHOLD_KEYS}
     ids = list(months)
     villages: dict[int, dict[int, str]] = {tid: {} for tid in ids}
     township_names: dict[int, str] = {}
@@ -715,7 +742,8 @@ def monthly_compliances(
             township_names[unit_id] = name
         if kind == UnitKind.village and township_id in villages:
             villages[township_id][unit_id] = name
-    days_by_organiser = {
+    context = _Month(months, bounds, thresholds, villages, township_names, {})
+    context.days_by_organiser = {
         (row[0], row[1]): int(row[2] or 0) / 2
         for row in db.session.execute(
             select(
@@ -723,11 +751,17 @@ def monthly_compliances(
                 TrainingSession.organiser_id,
                 func.sum(TrainingSession.half_days),
             )
-            .where(in_month(TrainingSession.township_id, TrainingSession.held_on))
+            .where(context.in_month(TrainingSession.township_id, TrainingSession.held_on))
             .group_by(TrainingSession.township_id, TrainingSession.organiser_id)
         )
     }
+    return context
 
+
+def _learners_subquery(context: _Month, learner_id: int | None):
+    """One row per learner on the roster of the month (active, joined by its last day):
+    the sums of their confirmed hours and notes, attendance counts and techniques."""
+    in_month = context.in_month
     study = (
         select(
             TrainingStudyLog.township_id.label("township_id"),
@@ -780,20 +814,20 @@ def monthly_compliances(
 
     query = (
         select(
-            TrainingLearner.township_id,
-            TrainingLearner.id,
-            Person.name,
-            TrainingLearner.category,
-            TrainingLearner.village_id,
-            TrainingLearner.education,
-            TrainingLearner.joined_on,
-            TrainingLearner.user_id,
-            func.coalesce(study.c.half_hours, 0),
-            func.coalesce(study.c.note_chars, 0),
-            func.coalesce(attendance.c.present, 0),
-            func.coalesce(attendance.c.absent, 0),
-            func.coalesce(attendance.c.excused, 0),
-            func.coalesce(techniques.c.techniques, 0),
+            TrainingLearner.township_id.label("township_id"),
+            TrainingLearner.id.label("learner_id"),
+            Person.name.label("name"),
+            TrainingLearner.category.label("category"),
+            TrainingLearner.village_id.label("village_id"),
+            TrainingLearner.education.label("education"),
+            TrainingLearner.joined_on.label("joined_on"),
+            TrainingLearner.user_id.label("user_id"),
+            func.coalesce(study.c.half_hours, 0).label("half_hours"),
+            func.coalesce(study.c.note_chars, 0).label("note_chars"),
+            func.coalesce(attendance.c.present, 0).label("present"),
+            func.coalesce(attendance.c.absent, 0).label("absent"),
+            func.coalesce(attendance.c.excused, 0).label("excused"),
+            func.coalesce(techniques.c.techniques, 0).label("techniques"),
         )
         .join(Person, Person.id == TrainingLearner.person_id)
         .outerjoin(study, _of_learner(study))
@@ -803,180 +837,415 @@ def monthly_compliances(
             in_month(TrainingLearner.township_id, TrainingLearner.joined_on, since_first=False),
             TrainingLearner.active.is_(True),
         )
-        .order_by(
-            TrainingLearner.village_id.is_(None).desc(),
-            TrainingLearner.village_id,
-            Person.name,
-            TrainingLearner.id,
-        )
     )
     if learner_id is not None:
         query = query.where(TrainingLearner.id == learner_id)
+    return query.subquery("learners")
 
-    rows_of: dict[int, list[LearnerCompliance]] = {tid: [] for tid in months}
-    for (
-        tid,
-        lid,
-        name,
-        category,
-        village_id,
-        education,
-        joined_on,
-        user_id,
-        half_hours,
-        note_chars,
-        present,
-        absent,
-        excused,
-        mastered,
-    ) in db.session.execute(query):
-        first, last = bounds[tid]
-        days_in_month = (last - first).days + 1
-        limits = thresholds[tid]
-        hours_min = limits[P.SELF_STUDY_HOURS]
-        category = LearnerCategory(category)
-        on_roster = (last - max(joined_on, first)).days + 1
-        share = on_roster / days_in_month
-        row = LearnerCompliance(
-            learner_id=lid,
-            name=name,
-            category=category.value,
-            village_id=village_id,
-            village_name=villages[tid].get(village_id, "") if village_id else "",
-            joined_on=joined_on,
-            user_id=user_id,
-            hours=int(half_hours) / 2,
-            required_hours=math.ceil(float(hours_min or 0) * share * 2 - 1e-9) / 2,
-            note_chars=int(note_chars),
-            required_note_chars=None,
-            present=int(present),
-            absent=int(absent),
-            excused=int(excused),
-            participation=None,
-            required_participation=None,
-            techniques=int(mastered),
-            required_techniques=None,
-        )
-        if row.hours < row.required_hours:
-            row.shortfalls.append(
-                Shortfall(
-                    "hours", row.required_hours, row.hours, _missing(row.required_hours, row.hours)
-                )
-            )
-        counted = row.present + row.absent
-        if counted:
-            row.participation = round(100 * row.present / counted, 1)
-        if category == LearnerCategory.township_cadre:
-            row.required_participation = limits[P.TOWNSHIP_CADRE_PARTICIPATION]
-        elif category == LearnerCategory.party_member:
-            row.required_participation = limits[P.PARTY_MEMBER_PARTICIPATION]
-        if (
-            row.participation is not None
-            and row.required_participation is not None
-            and row.participation < row.required_participation
-        ):
-            row.shortfalls.append(
-                Shortfall(
-                    "participation",
-                    row.required_participation,
-                    row.participation,
-                    _missing(row.required_participation, row.participation),
-                )
-            )
-        if category in CADRES:
-            row.required_techniques = limits[P.CADRE_TECHNIQUES]
-            notes_min = limits[P.CADRE_NOTE_CHARS]
-            notes_key = P.CADRE_NOTE_CHARS
-        elif education in JUNIOR_MIDDLE_OR_ABOVE:
-            notes_min = limits[P.PARTY_MEMBER_NOTE_CHARS]
-            notes_key = P.PARTY_MEMBER_NOTE_CHARS
-        else:
-            notes_min, notes_key = None, None
-        if row.required_techniques is not None and row.techniques < row.required_techniques:
-            row.shortfalls.append(
-                Shortfall(
-                    "techniques",
-                    row.required_techniques,
-                    row.techniques,
-                    row.required_techniques - row.techniques,
-                )
-            )
-        if notes_key is not None and notes_min is None:
-            row.not_set.append(notes_key)
-        elif notes_min is not None:
-            row.required_note_chars = math.ceil(int(notes_min) * share - 1e-9)
-            if row.note_chars < row.required_note_chars:
-                row.shortfalls.append(
-                    Shortfall(
-                        "notes",
-                        row.required_note_chars,
-                        row.note_chars,
-                        row.required_note_chars - row.note_chars,
-                    )
-                )
-        rows_of[tid].append(row)
 
-    def _unit(
-        township_id: int,
-        unit_id: int,
-        name: str,
-        members: list[LearnerCompliance],
-        days_key: str,
-    ):
-        days = days_by_organiser.get((township_id, unit_id), 0.0)
-        required = float(thresholds[township_id][days_key] or 0)
-        unit = UnitCompliance(
-            unit_id=unit_id,
-            name=name,
-            learners=len(members),
-            behind=sum(1 for m in members if m.behind),
-            hours_behind=sum(1 for m in members if m.shortfall("hours")),
-            average_hours=round(sum(m.hours for m in members) / len(members), 1) if members else 0,
-            study_days=days,
-            required_days=required,
-            compliant_pct=(
-                round(100 * sum(1 for m in members if not m.behind) / len(members), 1)
-                if members
-                else None
+def _by_joined_on(context: _Month, required) -> dict[int, Any]:
+    """Per township, the step function ``joined_on → required(share)`` of its month, as
+    ``((latest joined_on, value), ...)`` (the values of the Python rule, day by day)."""
+    steps: dict[int, Any] = {}
+    for tid, (first, last) in context.bounds.items():
+        table: list[tuple[date, int]] = []
+        day = first
+        while day <= last:
+            value = required(tid, _on_roster_share(day, first, last))
+            if value is None:
+                table = []
+                break
+            if table and table[-1][1] == value:
+                table[-1] = (day, value)
+            else:
+                table.append((day, value))
+            day = date.fromordinal(day.toordinal() + 1)
+        steps[tid] = tuple(table) or None
+    return steps
+
+
+def _step_sql(joined_column, table):
+    """SQL: the value of a step table at the learner's joined date (joined before the
+    month: the first step's; a learner joined after the month is not on its roster)."""
+    if len(table) == 1:
+        return literal(table[0][1])
+    return case(
+        *((joined_column <= upto, value) for upto, value in table[:-1]),
+        else_=literal(table[-1][1]),
+    )
+
+
+def _shortfall_sql(context: _Month, learners) -> dict[str, Any]:
+    """SQL conditions over the learners subquery, one per measure, true where the learner
+    is behind on it: exactly the verdicts of :func:`_judge` (integer comparisons with the
+    pro-rated thresholds worked out here from the same Python expressions)."""
+    c = learners.c
+    limits = context.thresholds
+    township = c.township_id
+
+    hours = _by_joined_on(
+        context, lambda tid, share: _required_halves(limits[tid][P.SELF_STUDY_HOURS], share)
+    )
+    hours_short = or_(
+        false(),
+        *(
+            and_(township.in_(ids), c.half_hours < _step_sql(c.joined_on, table))
+            for table, ids in _grouped(hours).items()
+        ),
+    )
+
+    def notes_for(key):
+        steps = _by_joined_on(
+            context,
+            lambda tid, share: (
+                None if limits[tid][key] is None else _required_chars(limits[tid][key], share)
             ),
         )
-        if days < required:
-            unit.shortfalls.append(
-                Shortfall("study_days", required, days, _missing(required, days))
+        return or_(
+            false(),
+            *(
+                and_(township.in_(ids), c.note_chars < _step_sql(c.joined_on, table))
+                for table, ids in _grouped(steps).items()
+            ),
+        )
+
+    notes_short = or_(
+        and_(c.category.in_(CADRES), notes_for(P.CADRE_NOTE_CHARS)),
+        and_(
+            c.category == LearnerCategory.party_member,
+            c.education.in_(JUNIOR_MIDDLE_OR_ABOVE),
+            notes_for(P.PARTY_MEMBER_NOTE_CHARS),
+        ),
+    )
+
+    techniques_short = and_(
+        c.category.in_(CADRES),
+        or_(
+            false(),
+            *(
+                and_(township.in_(ids), c.techniques < int(required))
+                for required, ids in _grouped(
+                    {tid: limits[tid][P.CADRE_TECHNIQUES] for tid in limits}
+                ).items()
+            ),
+        ),
+    )
+
+    counted = c.present + c.absent
+    below = []
+    for category, key in (
+        (LearnerCategory.township_cadre, P.TOWNSHIP_CADRE_PARTICIPATION),
+        (LearnerCategory.party_member, P.PARTY_MEMBER_PARTICIPATION),
+    ):
+        tests = _grouped(
+            {
+                tid: None if limits[tid][key] is None else _participation_test(limits[tid][key])
+                for tid in limits
+            }
+        )
+        for (m, tie), ids in tests.items():
+            gap = 2000 * c.present - m * counted
+            below.append(
+                and_(
+                    c.category == category,
+                    township.in_(ids),
+                    counted > 0,
+                    (gap <= 0) if tie else (gap < 0),
+                )
             )
-        return unit
+    participation_short = or_(false(), *below)
+    behind = or_(hours_short, participation_short, techniques_short, notes_short)
+    return {"hours": hours_short, "behind": behind}
 
-    def _group_rate(rows: list[LearnerCompliance], category: LearnerCategory) -> float | None:
-        present = sum(r.present for r in rows if r.category == category)
-        counted = present + sum(r.absent for r in rows if r.category == category)
-        return round(100 * present / counted, 1) if counted else None
 
+def _grouped(values: dict[int, Any]) -> dict[Any, list[int]]:
+    """Townships by their (not None) value."""
+    groups: dict[Any, list[int]] = defaultdict(list)
+    for tid, value in values.items():
+        if value is not None:
+            groups[value].append(tid)
+    return groups
+
+
+def _judge(context: _Month, row) -> LearnerCompliance:
+    """One learner's month (a row of the learners subquery) against the thresholds."""
+    tid = row.township_id
+    first, last = context.bounds[tid]
+    limits = context.thresholds[tid]
+    category = LearnerCategory(row.category)
+    share = _on_roster_share(row.joined_on, first, last)
+    village_id = row.village_id
+    judged = LearnerCompliance(
+        learner_id=row.learner_id,
+        name=row.name,
+        category=category.value,
+        village_id=village_id,
+        village_name=context.villages[tid].get(village_id, "") if village_id else "",
+        joined_on=row.joined_on,
+        user_id=row.user_id,
+        hours=int(row.half_hours) / 2,
+        required_hours=_required_halves(limits[P.SELF_STUDY_HOURS], share) / 2,
+        note_chars=int(row.note_chars),
+        required_note_chars=None,
+        present=int(row.present),
+        absent=int(row.absent),
+        excused=int(row.excused),
+        participation=None,
+        required_participation=None,
+        techniques=int(row.techniques),
+        required_techniques=None,
+    )
+    if judged.hours < judged.required_hours:
+        judged.shortfalls.append(
+            Shortfall(
+                "hours",
+                judged.required_hours,
+                judged.hours,
+                _missing(judged.required_hours, judged.hours),
+            )
+        )
+    judged.participation = _participation(judged.present, judged.absent)
+    if category == LearnerCategory.township_cadre:
+        judged.required_participation = limits[P.TOWNSHIP_CADRE_PARTICIPATION]
+    elif category == LearnerCategory.party_member:
+        judged.required_participation = limits[P.PARTY_MEMBER_PARTICIPATION]
+    if (
+        judged.participation is not None
+        and judged.required_participation is not None
+        and judged.participation < judged.required_participation
+    ):
+        judged.shortfalls.append(
+            Shortfall(
+                "participation",
+                judged.required_participation,
+                judged.participation,
+                _missing(judged.required_participation, judged.participation),
+            )
+        )
+    if category in CADRES:
+        judged.required_techniques = limits[P.CADRE_TECHNIQUES]
+        notes_min = limits[P.CADRE_NOTE_CHARS]
+        notes_key = P.CADRE_NOTE_CHARS
+    elif Education(row.education) in JUNIOR_MIDDLE_OR_ABOVE:
+        notes_min = limits[P.PARTY_MEMBER_NOTE_CHARS]
+        notes_key = P.PARTY_MEMBER_NOTE_CHARS
+    else:
+        notes_min, notes_key = None, None
+    if judged.required_techniques is not None and judged.techniques < judged.required_techniques:
+        judged.shortfalls.append(
+            Shortfall(
+                "techniques",
+                judged.required_techniques,
+                judged.techniques,
+                judged.required_techniques - judged.techniques,
+            )
+        )
+    if notes_key is not None and notes_min is None:
+        judged.not_set.append(notes_key)
+    elif notes_min is not None:
+        judged.required_note_chars = _required_chars(notes_min, share)
+        if judged.note_chars < judged.required_note_chars:
+            judged.shortfalls.append(
+                Shortfall(
+                    "notes",
+                    judged.required_note_chars,
+                    judged.note_chars,
+                    judged.required_note_chars - judged.note_chars,
+                )
+            )
+    return judged
+
+
+def _learner_order(learners):
+    c = learners.c
+    return (c.village_id.is_(None).desc(), c.village_id, c.name, c.learner_id)
+
+
+@dataclass
+class _Tally:
+    """Grouped counts of a village's (or the township's) learners."""
+
+    learners: int = 0
+    behind: int = 0
+    hours_behind: int = 0
+    half_hours: int = 0
+    present: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    absent: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def count(self, row: LearnerCompliance) -> None:
+        self.learners += 1
+        self.behind += row.behind
+        self.hours_behind += row.shortfall("hours") is not None
+        self.half_hours += round(row.hours * 2)
+        self.present[row.category] += row.present
+        self.absent[row.category] += row.absent
+
+    def add(self, other: _Tally) -> None:
+        self.learners += other.learners
+        self.behind += other.behind
+        self.hours_behind += other.hours_behind
+        self.half_hours += other.half_hours
+        for key, value in other.present.items():
+            self.present[key] += value
+        for key, value in other.absent.items():
+            self.absent[key] += value
+
+
+def _tallies(context: _Month, learners, shortfalls) -> dict[int, dict[int | None, _Tally]]:
+    """Per township and village (None: no village), the learners, those behind, those
+    behind on hours, the hours, and attendance per category: one grouped query."""
+    c = learners.c
+
+    def _when(condition, value=1):
+        return func.sum(case((condition, value), else_=0))
+
+    groups = [LearnerCategory.township_cadre, LearnerCategory.party_member]
+    columns = [
+        c.township_id,
+        c.village_id,
+        func.count(),
+        _when(shortfalls["behind"]),
+        _when(shortfalls["hours"]),
+        func.sum(c.half_hours),
+    ]
+    for category in groups:
+        columns.append(_when(c.category == category, c.present))
+        columns.append(_when(c.category == category, c.absent))
+    tallies: dict[int, dict[int | None, _Tally]] = {tid: {} for tid in context.months}
+    for row in db.session.execute(select(*columns).group_by(c.township_id, c.village_id)):
+        tally = _Tally(int(row[2]), int(row[3] or 0), int(row[4] or 0), int(row[5] or 0))
+        for n, category in enumerate(groups):
+            tally.present[category.value] = int(row[6 + 2 * n] or 0)
+            tally.absent[category.value] = int(row[7 + 2 * n] or 0)
+        tallies[row[0]][row[1]] = tally
+    return tallies
+
+
+def _unit(context: _Month, township_id: int, unit_id: int, name: str, tally, days_key: str):
+    days = context.days_by_organiser.get((township_id, unit_id), 0.0)
+    required = float(context.thresholds[township_id][days_key] or 0)
+    n = tally.learners
+    unit = UnitCompliance(
+        unit_id=unit_id,
+        name=name,
+        learners=n,
+        behind=tally.behind,
+        hours_behind=tally.hours_behind,
+        average_hours=round(tally.half_hours / 2 / n, 1) if n else 0,
+        study_days=days,
+        required_days=required,
+        compliant_pct=round(100 * (n - tally.behind) / n, 1) if n else None,
+    )
+    if days < required:
+        unit.shortfalls.append(Shortfall("study_days", required, days, _missing(required, days)))
+    return unit
+
+
+def _reports(
+    context: _Month,
+    tallies: dict[int, dict[int | None, _Tally]],
+    rows_of: dict[int, list[LearnerCompliance]],
+) -> dict[int, MonthlyCompliance]:
     reports: dict[int, MonthlyCompliance] = {}
-    for tid, (year, month) in months.items():
-        rows = rows_of[tid]
-        by_village: dict[int, list[LearnerCompliance]] = defaultdict(list)
-        for row in rows:
-            if row.village_id is not None:
-                by_village[row.village_id].append(row)
+    for tid, (year, month) in context.months.items():
+        total = _Tally()
+        for tally in tallies[tid].values():
+            total.add(tally)
         reports[tid] = MonthlyCompliance(
             township_id=tid,
             year=year,
             month=month,
-            thresholds=thresholds[tid],
-            learners=rows,
+            thresholds=context.thresholds[tid],
+            learners=rows_of.get(tid, []),
             villages=[
-                _unit(tid, vid, name, by_village.get(vid, []), P.VILLAGE_DAYS)
-                for vid, name in villages[tid].items()
+                _unit(context, tid, vid, name, tallies[tid].get(vid, _Tally()), P.VILLAGE_DAYS)
+                for vid, name in context.villages[tid].items()
             ],
-            township=_unit(tid, tid, township_names[tid], rows, P.TOWNSHIP_DAYS),
+            township=_unit(context, tid, tid, context.township_names[tid], total, P.TOWNSHIP_DAYS),
             participation={
-                LearnerCategory.township_cadre.value: _group_rate(
-                    rows, LearnerCategory.township_cadre
-                ),
-                LearnerCategory.party_member.value: _group_rate(rows, LearnerCategory.party_member),
+                key: _participation(total.present[key], total.absent[key])
+                for key in (
+                    LearnerCategory.township_cadre.value,
+                    LearnerCategory.party_member.value,
+                )
             },
         )
     return reports
+
+
+def monthly_compliance(
+    township_id: int, year: int, month: int, *, learner_id: int | None = None
+) -> MonthlyCompliance:
+    """The month's compliance per learner, per village and for the township.
+
+    Computed with grouped SQL in three queries whatever the number of learners or logs:
+    the villages and the township, the session days per organiser, and the learner rows
+    (the sums of their hours, notes, attendance and techniques); the policies in force
+    are cached. ``learner_id`` limits the
+    learner rows to one learner ("my study record"); the unit figures then concern
+    that learner only. See :func:`monthly_compliances` and :func:`compliance_page`.
+    """
+    return monthly_compliances({township_id: (year, month)}, learner_id=learner_id)[township_id]
+
+
+def monthly_compliances(
+    months: dict[int, tuple[int, int]],
+    *,
+    learner_id: int | None = None,
+    learners: bool = True,
+) -> dict[int, MonthlyCompliance]:
+    """:func:`monthly_compliance` of several townships at once, each for its own month
+    (``{township id: (year, month)}``, e.g. by each township's own today), by township
+    id: the same queries, each grouped by township, whatever the number of townships.
+
+    ``learners=False`` (the county's dashboard): the village and township figures only,
+    worked out in the database (every learner judged in SQL, counted per village, none
+    of them returned), the reports' ``learners`` empty: three queries as well.
+    """
+    if not months:
+        return {}
+    context = _month_context(months)
+    subquery = _learners_subquery(context, learner_id)
+    if not learners:
+        return _reports(context, _tallies(context, subquery, _shortfall_sql(context, subquery)), {})
+    # every learner row is read anyway: count the units from the judged rows (the same
+    # figures as the grouped query, which the tests check) rather than in one more query
+    rows_of: dict[int, list[LearnerCompliance]] = {tid: [] for tid in months}
+    tallies: dict[int, dict[int | None, _Tally]] = {tid: {} for tid in months}
+    for row in db.session.execute(select(subquery).order_by(*_learner_order(subquery))):
+        judged = _judge(context, row)
+        rows_of[row.township_id].append(judged)
+        tallies[row.township_id].setdefault(judged.village_id, _Tally()).count(judged)
+    return _reports(context, tallies, rows_of)
+
+
+def compliance_page(
+    township_id: int,
+    year: int,
+    month: int,
+    *,
+    page: int,
+    per_page: int,
+    only_behind: bool = False,
+) -> tuple[MonthlyCompliance, list[LearnerCompliance], int]:
+    """One page of a township's month for the compliance screen: the report (village and
+    township figures of every learner, no learner rows), the page's learner rows (every
+    learner, or those behind, in the report's order) and how many rows there are in all.
+    Four queries whatever the page or the number of learners."""
+    context = _month_context({township_id: (year, month)})
+    subquery = _learners_subquery(context, None)
+    shortfalls = _shortfall_sql(context, subquery)
+    tallies = _tallies(context, subquery, shortfalls)
+    report = _reports(context, tallies, {})[township_id]
+    total = report.township.behind if only_behind else report.township.learners
+    query = select(subquery).order_by(*_learner_order(subquery))
+    if only_behind:
+        query = query.where(shortfalls["behind"])
+    rows = [
+        _judge(context, row)
+        for row in db.session.execute(query.offset(max(page, 0) * per_page).limit(per_page))
+    ]
+    return report, rows, total
 
 
 def learner_of_user(user_id: int, township_ids: set[int] | None = None) -> TrainingLearner | None:
