@@ -503,27 +503,8 @@ def on_time_reports(periods: dict[int, tuple[int, int | None]]) -> dict[int, OnT
         for row in rows_hit:
             row.finished += int(finished_count)
             row.on_time += int(on_time_count or 0)
-    matter_ids = {mid for rows in by_matter.values() for mid in rows}
-    if matter_ids:
-        names = dict(
-            db.session.execute(
-                select(GuideMatter.id, GuideMatter.name).where(GuideMatter.id.in_(matter_ids))
-            ).all()
-        )
-        for rows in by_matter.values():
-            for mid, row in rows.items():
-                row.name = names.get(mid, "")
-    dept_ids = {d for rows in by_dept.values() for d in rows if d is not None}
-    if dept_ids:
-        names = dict(
-            db.session.execute(
-                select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(dept_ids))
-            ).all()
-        )
-        for rows in by_dept.values():
-            for did, row in rows.items():
-                if did is not None:
-                    row.name = names.get(did, "")
+    _name_rows(by_matter.values(), GuideMatter.id, GuideMatter.name)
+    _name_rows(by_dept.values(), OrgUnit.id, OrgUnit.name)
     for rows in by_dept.values():
         if None in rows:
             rows[None].name = _("No department")
@@ -537,6 +518,22 @@ def on_time_reports(periods: dict[int, tuple[int, int | None]]) -> dict[int, OnT
         )
         for tid, (year, month) in periods.items()
     }
+
+
+def _name_rows(groups, id_column, name_column) -> None:
+    """Give each report row (``{key: RateRow}`` per township) the name of its key, read
+    in one query for every township (the row without a key keeps its own name)."""
+    groups = list(groups)
+    keys = {key for rows in groups for key in rows if key is not None}
+    if not keys:
+        return
+    names = dict(
+        db.session.execute(select(id_column, name_column).where(id_column.in_(keys))).all()
+    )
+    for rows in groups:
+        for key, row in rows.items():
+            if key is not None:
+                row.name = names.get(key, "")
 
 
 # ---------------------------------------------------------------------------
