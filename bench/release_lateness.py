@@ -9,9 +9,16 @@ the scheduler holds one trigger per plan; then gives ``--releases`` plans a dail
 time in the next minutes (``--per-minute`` at each minute, one approved product
 each) and waits for their batches. Prints, over those releases, the lateness
 (scheduled time → published) p50/p99/max, and the scheduler's own part (scheduled
-time → nudge sent).
+time → nudge sent). Then where the time went: scheduled → the publish task recorded (the
+batch created) → the publication started (``published_at``) → committed (the task done),
+and at which second of the minute the every-minute due sweep ran.
+
+``--sweep-on-the-minute`` sets the due sweep's trigger to ``* * * * *`` (as an
+administrator may): it then runs at the very second the releases are due, the worst
+case for a sweep over every plan (by default its phase is the scheduler's start time).
 
     .venv/bin/python bench/release_lateness.py [--plans 10000 --releases 100 --per-minute 20]
+        [--sweep-on-the-minute]
 """
 
 from __future__ import annotations
@@ -62,6 +69,11 @@ def main() -> int:
     parser.add_argument("--plans", type=int, default=10_000)
     parser.add_argument("--releases", type=int, default=100)
     parser.add_argument("--per-minute", type=int, default=20)
+    parser.add_argument(
+        "--sweep-on-the-minute",
+        action="store_true",
+        help="run the every-minute due sweep at second 0, when the releases are due",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="township-bench-lateness-"))
@@ -98,7 +110,7 @@ def main() -> int:
     from core.app import create_app
     from core.db import db
     from core.migrate import upgrade
-    from core.models import InstitutionSetting, JobRun, OrgUnit, UnitKind
+    from core.models import InstitutionSetting, JobRun, JobSchedule, OrgUnit, TaskRecord, UnitKind
     from plugins.releases.models import (
         BatchStatus,
         Product,
@@ -161,6 +173,10 @@ def main() -> int:
                 for n, i in enumerate(ids)
             ],
         )
+        if args.sweep_on_the_minute:
+            db.session.add(
+                JobSchedule(job_id="releases.due_sweep", trigger="* * * * *", timezone="UTC")
+            )
         db.session.commit()
     print(f"seeded {args.plans:,} townships with plans in {time.monotonic() - started:.1f} s")
 
@@ -245,8 +261,22 @@ def main() -> int:
         with app.app_context():
             rows = db.session.execute(
                 select(
-                    ReleaseBatch.township_id, ReleaseBatch.scheduled_for, ReleaseBatch.published_at
-                ).where(ReleaseBatch.township_id.in_(list(due)))
+                    ReleaseBatch.township_id,
+                    ReleaseBatch.scheduled_for,
+                    ReleaseBatch.published_at,
+                    TaskRecord.created_at.label("recorded_at"),
+                    TaskRecord.done_at,
+                )
+                .outerjoin(
+                    TaskRecord,
+                    TaskRecord.key == func.concat("releases-publish:", ReleaseBatch.id),
+                )
+                .where(ReleaseBatch.township_id.in_(list(due)))
+            ).all()
+            sweeps = db.session.scalars(
+                select(JobRun.fired_at).where(
+                    JobRun.job_id == "releases.due_sweep", JobRun.fired_at >= first
+                )
             ).all()
             runs = db.session.execute(
                 select(JobRun.scheduled_for, JobRun.fired_at).where(
@@ -279,6 +309,25 @@ def main() -> int:
             f"scheduler (scheduled → nudge sent): p50 {statistics.median(fired):.3f} s, "
             f"p99 {percentile(fired, 99):.3f} s, max {max(fired):.3f} s"
         )
+    stages = [
+        ("scheduled → publish task recorded", "recorded_at"),
+        ("scheduled → publication started", "published_at"),
+        ("scheduled → publication committed", "done_at"),
+    ]
+    for label, column in stages:
+        values = [
+            (getattr(r, column) - r.scheduled_for).total_seconds()
+            for r in on_time
+            if getattr(r, column) is not None
+        ]
+        if values:
+            print(
+                f"  {label}: p50 {statistics.median(values):.3f} s, "
+                f"p99 {percentile(values, 99):.3f} s, max {max(values):.3f} s"
+            )
+    if sweeps:
+        seconds = sorted({f"{s.second + s.microsecond / 1e6:.1f}" for s in sweeps})
+        print(f"the due sweep ran {len(sweeps)} times, at second(s) {', '.join(seconds)}")
     print(f"logs: {work}")
     return 0 if len(on_time) == len(due) else 1
 

@@ -3,8 +3,10 @@
 The release times are domain data (each township's
 :class:`~plugins.releases.models.ReleasePlan`). The job family ``releases.plan`` turns
 every active plan into a trigger of its own in the scheduler, so a release is
-published at its time (a changed plan is rescheduled on the scheduler's next poll);
-the due sweep, every minute, stays the safety net for anything a trigger missed.
+published at its time (a changed plan is rescheduled on the scheduler's next poll):
+the plan's nudge creates its batch and runs the batch's durable publish task itself,
+one nudge per township. The due sweep, every minute, stays the safety net for
+anything a trigger missed; it commits each batch it creates at once.
 """
 
 from __future__ import annotations

@@ -17,16 +17,21 @@ def publish(batch_id: int) -> None:
 
 @actor("releases.plan_due", queue_name="releases", durable=False, max_retries=3)
 def plan_due(township_id: int, scheduled_for: str | None = None) -> None:
-    """A township's plan fired (its own trigger): create and enqueue its batch at once.
+    """A township's plan fired (its own trigger): create its batch and publish it at once.
 
     Counted from the due time itself, so a worker whose clock is a little behind the
-    scheduler's still finds the release due; the every-minute due sweep stays the
-    safety net (the batch is unique per township and due time, so both create it once).
+    scheduler's still finds the release due. The batch and its durable publish task are
+    committed first, then this task runs the publication itself (the task's own
+    transaction, once): the release does not wait for a second message to reach a free
+    worker. A publication that fails here goes to the workers (dramatiq's retries); the
+    every-minute due sweep stays the safety net (the batch is unique per township and due
+    time, so both create it once).
     """
     now = utcnow()
     if scheduled_for:
         now = max(now, datetime.fromisoformat(scheduled_for))
-    services.due_sweep(now=now, township_ids=[township_id])
+    services.due_sweep(now=now, township_ids=[township_id], send=False)
+    services.publish_pending(township_id)
 
 
 @actor("releases.due_sweep", queue_name="releases", durable=False, max_retries=0)
