@@ -46,6 +46,11 @@ SETTINGS: dict[str, Setting] = {
     "EMBEDDED_WORKER_THREADS": Setting(
         2, "Worker threads `township serve` runs when the broker is embedded."
     ),
+    "WORKER_IDLE_POLL_MS": Setting(
+        100,
+        "How often (milliseconds) an idle `township worker` looks for new messages on "
+        "Redis: a task waits at most this long for a free worker; lower polls Redis more.",
+    ),
     "EMBEDDED_SCHEDULER": Setting(
         True, "Whether `township serve` also runs the scheduler (with the same lease)."
     ),

@@ -62,7 +62,14 @@ def run_worker_process(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, frame: stop.set())
     broker.emit_after("process_boot")  # starts the time-limit watchdog of this process
-    worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads)
+    # dramatiq's default lets an idle Redis consumer sleep a second between looks: a
+    # release due at 09:00:00 waited for it (the embedded worker already used 100 ms)
+    worker = dramatiq.Worker(
+        broker,
+        queues=queues,
+        worker_threads=threads,
+        worker_timeout=int(app.config["WORKER_IDLE_POLL_MS"]),
+    )
     worker.start()
     from core.heartbeat import Heartbeat
 
