@@ -1,6 +1,7 @@
 """The operator's scaled-out start: gunicorn with several workers on the same code,
 the database and a real broker chosen by two URLs."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,40 +21,59 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 pytestmark = pytest.mark.slow
 
 
-def test_gunicorn_serves_the_app_with_postgres_or_sqlite_and_redis(app, database_url, tmp_path):
-    broker = require_service(redis_url(), "Redis")
+@contextlib.contextmanager
+def gunicorn(*options: str, env: dict[str, str], output: list[str]):
+    """gunicorn serving ``core:create_app()`` with ``options``, up and answering: yields
+    the master process and the site's URL; its log is appended to ``output`` once it
+    stopped (SIGTERM)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "TOWNSHIP_DATABASE_URL": database_url,
-        "TOWNSHIP_BROKER_URL": broker,
-        "TOWNSHIP_SECRET_KEY": "one key for every web process",
-        "TOWNSHIP_EMBEDDED_SCHEDULER": "false",
-        "TOWNSHIP_INSTANCE_PATH": str(tmp_path),
-    }
     process = subprocess.Popen(
-        [GUNICORN, "-w", "2", "-b", f"127.0.0.1:{port}", "core:create_app()"],
+        [GUNICORN, *options, "-b", f"127.0.0.1:{port}", "core:create_app()"],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
-        for _ in range(6):  # several requests, served by both workers
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
-                assert r.status == 200
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-            assert r.status == 200
+        wait_until_up(f"{url}/healthz", process)
+        yield process, url
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            output, _ = process.communicate(timeout=30)
+            log, _ = process.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
-            output, _ = process.communicate()
-    assert "Booting worker" in output
+            log, _ = process.communicate()
+        output.append(log)
+
+
+def answers(url: str, times: int = 6) -> None:
+    """The page answers 200 ``times`` in a row (requests that both workers serve)."""
+    for _ in range(times):
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert response.status == 200
+
+
+def settings(database_url: str, tmp_path, **more: str) -> dict[str, str]:
+    return {
+        "TOWNSHIP_DATABASE_URL": database_url,
+        "TOWNSHIP_SECRET_KEY": "one key for every web process",
+        "TOWNSHIP_EMBEDDED_SCHEDULER": "false",
+        "TOWNSHIP_INSTANCE_PATH": str(tmp_path),
+        **more,
+    }
+
+
+def test_gunicorn_serves_the_app_with_postgres_or_sqlite_and_redis(app, database_url, tmp_path):
+    broker = require_service(redis_url(), "Redis")
+    output: list[str] = []
+    env = settings(database_url, tmp_path, TOWNSHIP_BROKER_URL=broker)
+    with gunicorn("-w", "2", env=env, output=output) as (_process, url):
+        answers(f"{url}/readyz")
+        answers(f"{url}/", times=1)
+    assert "Booting worker" in output[0]
 
 
 def _children(pid: int) -> list[int]:
@@ -85,29 +105,13 @@ def test_the_gunicorn_settings_build_the_app_once_and_replace_a_killed_worker(
     """``-c python:core.gunicorn_conf``: the workers are forked from the app the master
     built, so they share its pages; a worker killed with SIGKILL is replaced and the
     site keeps answering."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "TOWNSHIP_DATABASE_URL": database_url,
-        "TOWNSHIP_SECRET_KEY": "one key for every web process",
-        "TOWNSHIP_EMBEDDED_SCHEDULER": "false",
-        "TOWNSHIP_INSTANCE_PATH": str(tmp_path),
-    }
-    command = [GUNICORN, "-c", "python:core.gunicorn_conf", "-w", "2"]
-    process = subprocess.Popen(
-        [*command, "-b", f"127.0.0.1:{port}", "core:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/healthz", process)
-        for _ in range(6):  # each worker reaches the database over its own connections
-            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as r:
-                assert r.status == 200
+    output: list[str] = []
+    options = ("-c", "python:core.gunicorn_conf", "-w", "2")
+    with gunicorn(*options, env=settings(database_url, tmp_path), output=output) as (
+        process,
+        url,
+    ):
+        answers(f"{url}/readyz")  # each worker reaches the database over its own connections
         workers = _children(process.pid)
         assert len(workers) == 2
         # without preloading, a worker shares only the interpreter's libraries (~20 MB)
@@ -121,14 +125,5 @@ def test_the_gunicorn_settings_build_the_app_once_and_replace_a_killed_worker(
                 break
             time.sleep(0.2)
         assert len(now) == 2 and workers[0] not in now, now
-        for _ in range(6):
-            with urllib.request.urlopen(f"{url}/", timeout=5) as r:
-                assert r.status == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-    assert output.count("Booting worker") == 3
+        answers(f"{url}/")
+    assert output[0].count("Booting worker") == 3
