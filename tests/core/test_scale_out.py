@@ -89,6 +89,18 @@ def _children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def _workers(master: int, count: int, without: int | None = None) -> list[int]:
+    """The master's ``count`` workers (``without`` that one), once it has forked them
+    (it forks one after the other, a fraction of a second apart)."""
+    deadline = time.monotonic() + 60
+    while True:
+        found = _children(master)
+        if len(found) == count and without not in found:
+            return found
+        assert time.monotonic() < deadline, found
+        time.sleep(0.1)
+
+
 def _shared_mb(pid: int) -> float:
     """Memory of ``pid`` that is shared with other processes (MB)."""
     shared = 0
@@ -112,18 +124,11 @@ def test_the_gunicorn_settings_build_the_app_once_and_replace_a_killed_worker(
         url,
     ):
         answers(f"{url}/readyz")  # each worker reaches the database over its own connections
-        workers = _children(process.pid)
-        assert len(workers) == 2
+        workers = _workers(process.pid, 2)
         # without preloading, a worker shares only the interpreter's libraries (~20 MB)
         assert all(_shared_mb(pid) > 40 for pid in workers), [_shared_mb(p) for p in workers]
 
         os.kill(workers[0], signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            now = _children(process.pid)
-            if len(now) == 2 and workers[0] not in now:
-                break
-            time.sleep(0.2)
-        assert len(now) == 2 and workers[0] not in now, now
+        assert workers[0] not in _workers(process.pid, 2, without=workers[0])
         answers(f"{url}/")
-    assert output[0].count("Booting worker") == 3
+    assert output[0].count("Booting worker") == 3, output[0]
