@@ -238,10 +238,15 @@ class LeanListMixin:
             loader = selectinload(attr) if rel.uselist else joinedload(attr)
             target = rel.mapper.class_
             named = {n.split(".", 2)[1] for n in self.list_also_load if n.startswith(head + ".")}
-            keep = head in as_itself or head in plain
+            # a model may say which relationships its str() reads (``str_reads``: an org
+            # unit's name reads none, so a township column does not join its parent)
+            str_reads = getattr(target, "str_reads", None)
             nested = []
             for sub in rel.mapper.relationships:
                 sub_attr = getattr(target, sub.key)
+                keep = head in plain or (
+                    head in as_itself and (str_reads is None or sub.key in str_reads)
+                )
                 if sub.key in named:
                     nested.append(
                         (selectinload(sub_attr) if sub.uselist else joinedload(sub_attr)).lazyload(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
@@ -47,6 +48,10 @@ class OrgUnit(db.Model):
     parent: Mapped[OrgUnit | None] = relationship(
         remote_side=[id], foreign_keys=[parent_id], lazy="joined", join_depth=1
     )
+
+    #: the relationships ``str()`` reads: none (a list showing a unit by its name need
+    #: not join its parent; see ``admin.views.LeanListMixin``)
+    str_reads: ClassVar[tuple[str, ...]] = ()
 
     def __str__(self) -> str:
         return self.name

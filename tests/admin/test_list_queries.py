@@ -524,3 +524,28 @@ def test_a_long_list_reads_its_page_keys_first_and_keeps_their_order(
     keyed, two_queries = page()
     assert keyed == joined == expected[:20]
     assert len(two_queries) == len(one_query) + 1 <= MAX_QUERIES
+
+
+def test_a_list_shows_units_by_name_without_reading_their_parents(
+    client, staff, db, township, village, station, create_user, query_counter
+):
+    """The people register shows each person's village and township by name: its page
+    reads those two units per row, not also the county above each (``str_reads``)."""
+    from core.db import db as _db
+    from core.models import Person
+
+    admin = create_user("ladmin", roles=[("township_admin", township)], name="镇管理员")
+    ctx = Context(township, village, station, admin, admin)
+    _db.session.execute(insert(Person), _people(3, ctx))
+    _db.session.commit()
+    staff.login(admin)
+    client.get("/admin/admin_people/")
+    _db.session.remove()
+    with query_counter() as statements:
+        html = client.get("/admin/admin_people/").get_data(as_text=True)
+    rows = [s for s in statements if "FROM core_person" in s and "core_person.name" in s]
+    assert len(rows) == 1, statements
+    assert rows[0].count("core_org_unit AS") == 2, rows[0]
+    cells = re.findall(r'<td class="col-village">([^<]*)</td>', html)
+    assert cells == [village.name] * 3
+    assert re.findall(r'<td class="col-township">([^<]*)</td>', html) == [township.name] * 3
