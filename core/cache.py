@@ -250,21 +250,44 @@ def _local_put(key: str, value: Any, timeout: int) -> None:
 
 def _get(key: str, timeout: int | None = None) -> Any:
     """A cached value: from this process if it holds it, else from the store."""
-    if not shared():
-        return _backend().get(key)
-    local_key = _backend().key_prefix + key
-    value = _local_get(local_key)
-    if value is None:
-        value = _backend().get(key)
-        if value is not None:
-            _local_put(local_key, value, _local_timeout(timeout))
-    return value
+    return _get_many([key], timeout).get(key)
+
+
+def _get_many(keys: list[str], timeout: int | None = None) -> dict[str, Any]:
+    """The cached values of ``keys`` that exist (``{key: value}``): from this process where
+    it holds them, the others from the store in one round trip."""
+    found: dict[str, Any] = {}
+    if shared():
+        prefix = _backend().key_prefix
+        for key in keys:
+            value = _local_get(prefix + key)
+            if value is not None:
+                found[key] = value
+    wanted = [key for key in keys if key not in found]
+    if wanted:
+        values = _backend().get_many(*wanted)
+        stored = {k: v for k, v in zip(wanted, values, strict=True) if v is not None}
+        _keep_here(stored, timeout)
+        found.update(stored)
+    return found
 
 
 def _set(key: str, value: Any, timeout: int | None = None) -> None:
-    _backend().set(key, value, timeout=timeout)
+    _set_many({key: value}, timeout)
+
+
+def _set_many(values: dict[str, Any], timeout: int | None = None) -> None:
+    if values:
+        _backend().set_many(values, timeout=timeout)
+        _keep_here(values, timeout)
+
+
+def _keep_here(values: dict[str, Any], timeout: int | None) -> None:
+    """Keep values read from (or written to) the shared store in this process too."""
     if shared():
-        _local_put(_backend().key_prefix + key, value, _local_timeout(timeout))
+        prefix = _backend().key_prefix
+        for key, value in values.items():
+            _local_put(prefix + key, value, _local_timeout(timeout))
 
 
 def _local_timeout(timeout: int | None) -> int:
@@ -344,29 +367,13 @@ def memo_each(
     keys = {tid: f"{name}:{tid}{suffix}" for tid in ids}
     local: dict[str, Any] = g.setdefault("_township_cache_memo", {})
     found = {tid: local[key] for tid, key in keys.items() if key in local}
+    stored = _get_many([keys[tid] for tid in ids if tid not in found], timeout)
+    found.update({tid: stored[keys[tid]] for tid in ids if keys[tid] in stored})
     wanted = [tid for tid in ids if tid not in found]
-    if wanted and shared():
-        prefix = _backend().key_prefix
-        for tid in wanted:
-            value = _local_get(prefix + keys[tid])
-            if value is not None:
-                found[tid] = value
-        wanted = [tid for tid in wanted if tid not in found]
-    if wanted:
-        stored = _backend().get_many(*(keys[tid] for tid in wanted))
-        for tid, value in zip(wanted, stored, strict=True):
-            if value is not None:
-                found[tid] = value
-                if shared():
-                    _local_put(_backend().key_prefix + keys[tid], value, _local_timeout(timeout))
-        wanted = [tid for tid in wanted if tid not in found]
     if wanted:
         built = load_many(wanted)
-        _backend().set_many({keys[tid]: built[tid] for tid in wanted}, timeout=timeout)
-        for tid in wanted:
-            found[tid] = built[tid]
-            if shared():
-                _local_put(_backend().key_prefix + keys[tid], built[tid], _local_timeout(timeout))
+        _set_many({keys[tid]: built[tid] for tid in wanted}, timeout)
+        found.update({tid: built[tid] for tid in wanted})
     for tid in ids:
         local[keys[tid]] = found[tid]
     return {tid: found[tid] for tid in ids}
