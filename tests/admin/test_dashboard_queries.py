@@ -26,22 +26,26 @@ def county_of(county, create_unit, enable):
     return _grow
 
 
+def home_page_queries(client, query_counter, emptied=None) -> list[str]:
+    """The queries of the county's home page asked for a second time; ``emptied()`` runs
+    in between (to empty the caches the first request filled)."""
+    client.get("/admin/")
+    if emptied is not None:
+        emptied()
+    with query_counter() as statements:
+        page = client.get("/admin/")
+    assert page.status_code == 200
+    return statements
+
+
 def test_the_county_home_page_asks_as_many_queries_for_four_townships_as_for_two(
     client, staff, county_admin, county_of, query_counter
 ):
     staff.login(county_admin)
-
-    def home_page_queries() -> list[str]:
-        client.get("/admin/")  # the caches of the page (settings, calendars) are warm
-        with query_counter() as statements:
-            page = client.get("/admin/")
-        assert page.status_code == 200
-        return statements
-
     county_of(2)
-    two = home_page_queries()
+    two = home_page_queries(client, query_counter)  # the page's caches are warm
     county_of(4)
-    four = home_page_queries()
+    four = home_page_queries(client, query_counter)
     assert "第4镇" in client.get("/admin/").get_data(as_text=True)
     assert len(four) == len(two), "\n".join(four)
 
@@ -53,20 +57,14 @@ def test_on_cold_caches_the_county_home_page_reads_every_townships_settings_at_o
     townships' calendars, policies and zones together, not one township at a time."""
     from core import cache, clock
 
-    staff.login(county_admin)
-
-    def cold_home_page_queries() -> list[str]:
-        client.get("/admin/")  # the user's own entries (permissions, menu) are warm
+    def empty_the_caches() -> None:
         with app.app_context():
             cache.clear()
         clock.forget()
-        with query_counter() as statements:
-            page = client.get("/admin/")
-        assert page.status_code == 200
-        return statements
 
+    staff.login(county_admin)
     county_of(2)
-    two = cold_home_page_queries()
+    two = home_page_queries(client, query_counter, empty_the_caches)
     county_of(4)
-    four = cold_home_page_queries()
+    four = home_page_queries(client, query_counter, empty_the_caches)
     assert len(four) == len(two), "\n".join(four)
