@@ -55,8 +55,13 @@ LEAN_LIST_TEMPLATE = "admin/township/list.html"
 #: how long a process remembers that a list is past its count threshold (it then asks
 #: the planner for an estimate without counting first)
 BIG_COUNT_SECONDS = 600
+#: how long a process shows the same "about N" of a big list without asking the planner
+#: again (planner statistics move only with ANALYZE and the table's growth anyway)
+ESTIMATE_SECONDS = 60
 #: (view, townships, search, filters) -> until when (time.monotonic()) the list is "big"
 _big_counts: dict[tuple, float] = {}
+#: the same keys -> (until when, the planner's estimate) of a big list
+_estimates: dict[tuple, tuple[float, int]] = {}
 #: (endpoint, site root, arguments) -> the address of a static file
 _static_urls: dict[tuple, str] = {}
 
@@ -278,7 +283,9 @@ class LeanListMixin:
         On PostgreSQL a list found to be past the threshold (``key``: the view, the
         user's townships, the search and filters) is remembered by the process for
         :data:`BIG_COUNT_SECONDS`, and its next requests ask the planner only (one
-        ``EXPLAIN``, no counting), as long as the estimate stays past the threshold.
+        ``EXPLAIN``, no counting), as long as the estimate stays past the threshold. The
+        estimate itself is kept for :data:`ESTIMATE_SECONDS`: meanwhile the list's pages
+        show the same "about N" and ask nothing to count.
         """
         from sqlalchemy import func, literal_column
         from sqlalchemy import select as sa_select
@@ -291,22 +298,31 @@ class LeanListMixin:
         rows = count_query.statement.with_only_columns(literal_column("1"))
         now = time.monotonic()
         if key is not None and _big_counts.get(key, 0) > now:
+            kept = _estimates.get(key)
+            if kept is not None and kept[0] > now:
+                g._township_count_estimate = True
+                return kept[1]
             estimate = self._planned_rows(rows)
             if estimate > threshold:
                 g._township_count_estimate = True
+                _estimates[key] = (now + ESTIMATE_SECONDS, estimate)
                 return estimate
             _big_counts.pop(key, None)
+            _estimates.pop(key, None)
         capped = session.scalar(
             sa_select(func.count()).select_from(rows.limit(threshold + 1).subquery())
         )
         if capped <= threshold:
             return capped
+        g._township_count_estimate = True
+        estimate = max(self._planned_rows(rows), threshold + 1)
         if key is not None:
             if len(_big_counts) > 1000:
                 _big_counts.clear()
+                _estimates.clear()
             _big_counts[key] = now + BIG_COUNT_SECONDS
-        g._township_count_estimate = True
-        return max(self._planned_rows(rows), threshold + 1)
+            _estimates[key] = (now + ESTIMATE_SECONDS, estimate)
+        return estimate
 
     @staticmethod
     def _planned_rows(rows) -> int:
