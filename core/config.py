@@ -65,7 +65,8 @@ SETTINGS: dict[str, Setting] = {
     "SWEEP_GRACE_SECONDS": Setting(
         60,
         "How old a pending task must be before the sweep sends it again; keep it longer "
-        "than the slowest task, or a running task is sent twice (one copy rolls back).",
+        "than the slowest task, or a running task is sent twice (the copy waits for it "
+        "and skips it on PostgreSQL, runs and rolls back on SQLite).",
     ),
     "BROKER_HEARTBEAT_TIMEOUT_SECONDS": Setting(
         10,

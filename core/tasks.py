@@ -13,11 +13,17 @@
   message after the commit (a SQLAlchemy ``after_commit`` hook; a rollback
   drops it). The actor runs the work and marks the row done in **one
   transaction** with a conditional UPDATE (``... WHERE status = 'pending'``), so a
-  second delivery, a second worker or a retry after ``kill -9`` does it once:
-  the loser's UPDATE matches no row and its copy of the work is rolled back.
-  Durable work must therefore write only to the database session it is given
-  (no commit of its own); side effects outside the database (e-mail) may repeat
-  in the rare case of a crash between sending and committing.
+  second delivery, a second worker or a retry after ``kill -9`` does it once.
+  PostgreSQL runs that UPDATE first, as the claim (``RETURNING`` the task's args),
+  then the work, then commits both: a second delivery waits for the row's lock,
+  finds the task done and returns without running the work (if the first one
+  failed and rolled back, the row is pending again and the second one runs it).
+  SQLite, whose one write lock covers the whole database, runs the work first and
+  the UPDATE after it: the loser's UPDATE matches no row and its copy of the work
+  is rolled back. Durable work must therefore write only to the database session
+  it is given (no commit or rollback of its own: a task whose work ends the
+  transaction fails); side effects outside the database (e-mail) may repeat in the
+  rare case of a crash between sending and committing.
 * :func:`resend_due` (the ``core.resend_sweep`` job every ``SWEEP_SECONDS``, and
   a start-up step of ``township serve`` and of the active scheduler) re-sends
   rows that are pending and were sent more than ``SWEEP_GRACE_SECONDS`` ago (a task
@@ -34,12 +40,12 @@ queue), so a killed worker's task runs again about 10–15 s later. The trade-of
 live worker heartbeats on every broker command, about once a second per queue it
 listens to while it has a free thread; a worker whose every thread stays busy
 with tasks longer than the timeout (and that listens to no idle queue) looks dead,
-and its messages run a second time elsewhere. That is safe (the conditional
-UPDATE rolls the loser back) but wasted work: raise the timeout above your longest
-task when workers are dedicated to one queue of long tasks. The database sweep
-stays the safety net after ``SWEEP_GRACE_SECONDS`` (keep that longer than your
-slowest task, or a running task is sent again and one of the two copies is rolled
-back).
+and its messages are delivered a second time elsewhere. That is safe (the second
+copy waits for the running one and skips it; on SQLite it runs and is rolled back)
+but holds a thread: raise the timeout above your longest task when workers are
+dedicated to one queue of long tasks. The database sweep stays the safety net after
+``SWEEP_GRACE_SECONDS`` (keep that longer than your slowest task, or a running task
+is sent again, with the same outcome as a second delivery).
 
 A durable task that keeps failing is retried by dramatiq (``max_retries``, with
 backoff) and again by every sweep, until it has failed ``max_attempts`` times
@@ -62,7 +68,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from core.db import db, utcnow
 from core.models import TaskRecord, TaskStatus
@@ -552,24 +558,101 @@ def _run_durable(
     back, ``attempts`` and ``last_error`` are recorded, and the exception goes
     to dramatiq (which retries); after ``max_attempts`` failures the row turns
     ``failed`` and no further delivery runs it.
+
+    PostgreSQL claims the row first (:func:`_claim_then_run`): a second delivery
+    waits for the first and skips. SQLite runs the work first and marks the row
+    after it (:func:`_run_then_mark`): its write lock covers the whole database,
+    and a claim taken first would hold it for the whole task.
     """
-    record = db.session.get(TaskRecord, task_id)
-    if record is None:
-        log.warning("%s: task %s is gone", actor_name, task_id)
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        _claim_then_run(connection, fn, actor_name, task_id, max_attempts)
+    else:
+        _run_then_mark(connection, fn, actor_name, task_id, max_attempts)
+
+
+@functools.cache
+def _task_statements() -> dict[str, Any]:
+    """The Core statements of the task path, built once (the compiled form is cached)."""
+    table = TaskRecord.__table__
+    this_pending = (
+        table.c.id == bindparam("task_id"),
+        table.c.status == TaskStatus.pending,
+    )
+    done = {
+        "status": TaskStatus.done,
+        "done_at": bindparam("done_at", type_=table.c.done_at.type),
+        "attempts": table.c.attempts + 1,
+    }
+    return {
+        # PostgreSQL. set_config(..., true) is SET LOCAL synchronous_commit TO OFF, in the
+        # same round trip and only when the row is claimed: the commit does not wait for
+        # the disk flush. Safe here: the work and the "done" mark commit together, so a
+        # crash that loses the last commits (a fraction of a second of them) loses both,
+        # the row is pending again and the resend sweep runs the task again.
+        "claim": update(table)
+        .where(*this_pending)
+        .values(**done)
+        .returning(table.c.args, func.set_config("synchronous_commit", "off", True)),
+        "mark": update(table).where(*this_pending).values(**done),
+        "read": select(table.c.status, table.c.args).where(table.c.id == bindparam("task_id")),
+    }
+
+
+def _claim_then_run(
+    connection, fn: Callable[..., Any], actor_name: str, task_id: int, max_attempts: int
+) -> None:
+    """PostgreSQL: mark the row done first (``UPDATE ... WHERE status = 'pending'
+    RETURNING args``), run the work in the same transaction, commit both.
+
+    The UPDATE holds the row's lock until the commit: a second delivery of the same
+    task waits on it, then (READ COMMITTED re-checks the WHERE on the row as committed)
+    matches no row and returns without running the work; if the first one failed and
+    rolled back, the row is pending again and the second one runs it.
+    """
+    statements = _task_statements()
+    session = db.session()
+    row = connection.execute(statements["claim"], {"task_id": task_id, "done_at": utcnow()}).first()
+    if row is None:
+        status = connection.execute(statements["read"], {"task_id": task_id}).first()
+        session.rollback()
+        _log_skipped(actor_name, task_id, None if status is None else status.status)
         return
-    if record.status != TaskStatus.pending:
-        log.info("%s: task %s is already %s", actor_name, task_id, record.status)
-        db.session.rollback()
-        return
-    args = dict(record.args)
+    claimed = session.get_transaction()
     try:
-        fn(**args)
-        _commit_without_waiting_for_disk()
-        done = db.session.execute(
-            update(TaskRecord)
-            .where(TaskRecord.id == task_id, TaskRecord.status == TaskStatus.pending)
-            .values(status=TaskStatus.done, done_at=utcnow(), attempts=TaskRecord.attempts + 1)
-            .execution_options(synchronize_session=False)
+        fn(**row.args)
+        _check_same_transaction(session, claimed, actor_name)
+        session.commit()
+    except BaseException as exc:  # TimeLimitExceeded is a BaseException
+        session.rollback()
+        _record_failure(actor_name, task_id, exc, max_attempts)
+        raise
+
+
+def _run_then_mark(
+    connection, fn: Callable[..., Any], actor_name: str, task_id: int, max_attempts: int
+) -> None:
+    """SQLite: read the row, run the work, then mark it done with the conditional UPDATE
+    in the same transaction; a second delivery that ran the work too matches no row
+    there and rolls its copy back.
+
+    The database's single write lock is taken by the work's first write (or by the
+    mark), not for the whole task: work that writes nothing (an e-mail through SMTP)
+    does not keep the web requests' writes waiting.
+    """
+    statements = _task_statements()
+    row = connection.execute(statements["read"], {"task_id": task_id}).first()
+    if row is None or row.status != TaskStatus.pending:
+        db.session.rollback()
+        _log_skipped(actor_name, task_id, None if row is None else row.status)
+        return
+    session = db.session()
+    started = session.get_transaction()
+    try:
+        fn(**row.args)
+        _check_same_transaction(session, started, actor_name)
+        done = session.connection().execute(
+            statements["mark"], {"task_id": task_id, "done_at": utcnow()}
         )
         if done.rowcount != 1:
             # someone else finished it first: undo our copy of the work
@@ -583,18 +666,25 @@ def _run_durable(
         raise
 
 
-def _commit_without_waiting_for_disk() -> None:
-    """PostgreSQL: this transaction's commit does not wait for the disk flush.
+def _check_same_transaction(session, transaction, actor_name: str) -> None:
+    """The work left the task's transaction open: it committed or rolled back nothing.
 
-    Safe for durable tasks: the work and the "done" mark commit together, so a crash
-    that loses the last commits (a fraction of a second of them) loses both, the row
-    is still pending and the resend sweep runs the task again. It saves the wait for
-    the flush on every task.
+    Work that ended it took the claim (PostgreSQL) or half of its own writes (SQLite)
+    with it; committing what is left would not be "once". It fails instead, and is
+    retried (and recorded, and finally ``failed``) like any failure.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import text
+    if session.get_transaction() is not transaction:
+        raise RuntimeError(
+            f"durable task {actor_name} committed or rolled back its database "
+            "transaction itself; durable work must leave that to the task"
+        )
 
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+def _log_skipped(actor_name: str, task_id: int, status: TaskStatus | None) -> None:
+    if status is None:
+        log.warning("%s: task %s is gone", actor_name, task_id)
+    else:
+        log.info("%s: task %s is already %s", actor_name, task_id, status)
 
 
 def _record_failure(actor_name: str, task_id: int, exc: BaseException, max_attempts: int) -> None:
@@ -714,18 +804,38 @@ def _resend_due(app, grace_seconds: int | None, sent_before: datetime | None) ->
                     break
                 sent.append(row.id)
         finally:
-            for chunk in range(0, len(sent), 500):
-                db.session.execute(
-                    update(TaskRecord)
-                    .where(TaskRecord.id.in_(sent[chunk : chunk + 500]))
-                    .values(sent_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
+            _stamp_sent(sent)
             db.session.commit()
             db.session.remove()
     if sent:
         log.info("sweep: sent %d pending task(s) again", len(sent))
     return len(sent)
+
+
+def _stamp_sent(task_ids: list[int]) -> None:
+    """Set ``sent_at`` on the rows the sweep sent.
+
+    PostgreSQL leaves out a row whose lock another transaction holds: a task running
+    right now (its claim holds the row until it commits, see :func:`_claim_then_run`).
+    Waiting for it would keep the sweep, and every row it had stamped already (and so
+    the tasks it had just sent), waiting as long as the task runs; the running task
+    needs no stamp (it is done when it commits, or pending again to be sent again).
+    """
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    for chunk in range(0, len(task_ids), 500):
+        ids = task_ids[chunk : chunk + 500]
+        if postgresql:
+            ids = (
+                select(TaskRecord.id)
+                .where(TaskRecord.id.in_(ids))
+                .with_for_update(skip_locked=True)
+            )
+        db.session.execute(
+            update(TaskRecord)
+            .where(TaskRecord.id.in_(ids))
+            .values(sent_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
 
 
 def declared_actors() -> dict[str, LazyActor]:

@@ -125,7 +125,16 @@ def test_a_failed_send_leaves_the_task_pending_for_the_sweep(app, db, note, stub
     assert stamps(db, note) == 1
 
 
+def postgresql(db) -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
 def test_two_workers_racing_on_one_task_do_it_once(app, db, note):
+    """SQLite runs the work before it marks the row (its write lock is the whole
+    database's): both copies run, the loser's conditional UPDATE matches no row and its
+    copy of the work is rolled back."""
+    if postgresql(db):
+        pytest.skip("PostgreSQL claims the row first: the second copy never runs the work")
     enqueue("example.stamp", "stamp:race", send=False, note_id=note.id)
     db.session.commit()
     task_id = task(db, "stamp:race").id
@@ -153,6 +162,140 @@ def test_two_workers_racing_on_one_task_do_it_once(app, db, note):
     assert stamps(db, note) == 1
     record = task(db, "stamp:race")
     assert (record.status, record.attempts) == ("done", 1)
+
+
+def wait_until_a_query_waits_for_a_lock(db) -> None:
+    """PostgreSQL shows a backend of this database waiting for a row lock (no sleep guessed)."""
+    from sqlalchemy import text
+
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(3000):
+        with db.engine.connect() as conn:
+            if conn.scalar(waiting):
+                return
+        threading.Event().wait(0.01)
+    raise AssertionError("no query waited for the running task's row lock")
+
+
+def deliver_twice(app, db, task_id: int, work) -> tuple[list[str], list[BaseException]]:
+    """The same task delivered to two threads, the second while the first is in the work:
+    returns which deliveries ran the work, and what they raised."""
+    in_work, let_first_finish = threading.Event(), threading.Event()
+    runs: list[str] = []
+    errors: list[BaseException] = []
+
+    def tracked(**args) -> None:
+        runs.append(threading.current_thread().name)
+        in_work.set()
+        assert let_first_finish.wait(30)
+        work(**args)
+
+    def deliver() -> None:
+        try:
+            with app.app_context():
+                _run_durable(tracked, "example.stamp", task_id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=deliver, name="first")
+    first.start()
+    assert in_work.wait(30)
+    second = threading.Thread(target=deliver, name="second")
+    second.start()
+    wait_until_a_query_waits_for_a_lock(db)  # the second delivery, on the claimed row
+    let_first_finish.set()
+    for thread in (first, second):
+        thread.join(30)
+    return runs, errors
+
+
+def test_a_second_delivery_while_the_first_runs_does_not_run_the_work(app, db, note, caplog):
+    """PostgreSQL: the first delivery claims the row before the work (the UPDATE to done
+    holds its lock until the commit); the second waits for that commit, finds the task
+    done and returns without running the work at all."""
+    if not postgresql(db):
+        pytest.skip("SQLite runs the work first (see the racing test above)")
+    caplog.set_level("INFO", logger="core.tasks")
+    enqueue("example.stamp", "stamp:twice-at-once", send=False, note_id=note.id)
+    db.session.commit()
+    task_id = task(db, "stamp:twice-at-once").id
+    stamp = state().actors["example.stamp"].fn
+
+    runs, errors = deliver_twice(app, db, task_id, stamp)
+
+    assert errors == []
+    assert runs == ["first"], "the second delivery ran the work"
+    assert stamps(db, note) == 1
+    record = task(db, "stamp:twice-at-once")
+    assert (record.status, record.attempts) == ("done", 1)
+    assert f"task {task_id} is already done" in caplog.text
+
+
+def test_when_the_first_delivery_fails_the_one_waiting_does_the_work(app, db, note):
+    """PostgreSQL: the failed delivery's rollback gives the row back, pending; the
+    delivery that waited for it claims it and does the work, once."""
+    if not postgresql(db):
+        pytest.skip("SQLite runs the work first (see the racing test above)")
+    enqueue("example.stamp", "stamp:first-fails", send=False, note_id=note.id)
+    db.session.commit()
+    task_id = task(db, "stamp:first-fails").id
+    stamp = state().actors["example.stamp"].fn
+
+    def fails_first(note_id: int) -> None:
+        stamp(note_id=note_id)
+        if threading.current_thread().name == "first":
+            raise RuntimeError("first delivery broke")
+
+    runs, errors = deliver_twice(app, db, task_id, fails_first)
+
+    assert [type(e).__name__ for e in errors] == ["RuntimeError"]
+    assert runs == ["first", "second"]
+    assert stamps(db, note) == 1, "the failed copy was rolled back"
+    assert task(db, "stamp:first-fails").status == "done"
+
+
+def test_the_sweep_does_not_wait_for_a_task_that_is_running(app, db, note):
+    """PostgreSQL: a running task holds its row locked until it commits. The sweep, which
+    sends it again with the other due tasks, stamps the others and leaves it out instead
+    of waiting for it (waiting held every row it had stamped, and the tasks it had just
+    sent, for as long as the task ran)."""
+    if not postgresql(db):
+        pytest.skip("SQLite marks the row after the work: nothing to wait for")
+    enqueue("example.stamp", "stamp:running", send=False, note_id=note.id)
+    enqueue("example.stamp", "stamp:waiting", send=False, note_id=note.id)
+    db.session.commit()
+    running_id = task(db, "stamp:running").id
+    stamp = state().actors["example.stamp"].fn
+    in_work, finish = threading.Event(), threading.Event()
+
+    def slow(note_id: int) -> None:
+        in_work.set()
+        assert finish.wait(30)
+        stamp(note_id=note_id)
+
+    def run() -> None:
+        with app.app_context():
+            _run_durable(slow, "example.stamp", running_id)
+
+    running = threading.Thread(target=run)
+    running.start()
+    try:
+        assert in_work.wait(30)
+        sent: list[int] = []
+        sweeping = threading.Thread(target=lambda: sent.append(resend_due(app, grace_seconds=0)))
+        sweeping.start()
+        sweeping.join(30)
+        assert not sweeping.is_alive(), "the sweep waited for the running task"
+        assert sent == [2]  # both were pending when it looked
+        assert task(db, "stamp:waiting").sent_at is not None
+        assert task(db, "stamp:running").sent_at is None
+    finally:
+        finish.set()
+        running.join(30)
+    assert task(db, "stamp:running").status == "done"
 
 
 def test_two_transactions_enqueueing_one_key_record_one_task(app, db, note):
@@ -196,6 +339,31 @@ def test_a_failure_records_attempts_and_the_error_and_gives_up_at_max_attempts(
     assert failed.status == "failed"
     assert failed.done_at is None
     assert resend_due(app, grace_seconds=0) == 0, "a failed task waits for an operator"
+
+
+def test_work_that_ends_its_own_transaction_fails_instead_of_being_done_in_part(app, db, note):
+    """Durable work commits nothing itself: the task's transaction carries the work and
+    the "done" mark together. Work that rolled it back (or committed it) took the claim or
+    half of its own writes with it; it fails, recorded on the row, instead of being marked
+    done with what was left."""
+    from core.db import db as _db
+
+    enqueue("example.stamp", "stamp:ends-itself", send=False, note_id=note.id)
+    db.session.commit()
+    task_id = task(db, "stamp:ends-itself").id
+    stamp = state().actors["example.stamp"].fn
+
+    def rolls_back(note_id: int) -> None:
+        stamp(note_id=note_id)
+        _db.session.rollback()
+        stamp(note_id=note_id)
+
+    with app.app_context(), pytest.raises(RuntimeError, match="rolled back"):
+        _run_durable(rolls_back, "example.stamp", task_id)
+    record = task(db, "stamp:ends-itself")
+    assert (record.status, record.attempts) == ("pending", 1)
+    assert "committed or rolled back" in record.last_error
+    assert stamps(db, note) == 0
 
 
 def test_enqueue_refuses_unknown_and_plain_actors(db):
