@@ -129,16 +129,20 @@ def postgresql(db) -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+def recorded_stamp(db, note, key: str):
+    """A stamp task recorded and not sent: its id, and the stamping work itself."""
+    enqueue("example.stamp", key, send=False, note_id=note.id)
+    db.session.commit()
+    return task(db, key).id, state().actors["example.stamp"].fn
+
+
 def test_two_workers_racing_on_one_task_do_it_once(app, db, note):
     """SQLite runs the work before it marks the row (its write lock is the whole
     database's): both copies run, the loser's conditional UPDATE matches no row and its
     copy of the work is rolled back."""
     if postgresql(db):
         pytest.skip("PostgreSQL claims the row first: the second copy never runs the work")
-    enqueue("example.stamp", "stamp:race", send=False, note_id=note.id)
-    db.session.commit()
-    task_id = task(db, "stamp:race").id
-    stamp = state().actors["example.stamp"].fn
+    task_id, stamp = recorded_stamp(db, note, "stamp:race")
     both_started = threading.Barrier(2, timeout=10)
     errors: list[BaseException] = []
 
@@ -219,10 +223,7 @@ def test_a_second_delivery_while_the_first_runs_does_not_run_the_work(app, db, n
     if not postgresql(db):
         pytest.skip("SQLite runs the work first (see the racing test above)")
     caplog.set_level("INFO", logger="core.tasks")
-    enqueue("example.stamp", "stamp:twice-at-once", send=False, note_id=note.id)
-    db.session.commit()
-    task_id = task(db, "stamp:twice-at-once").id
-    stamp = state().actors["example.stamp"].fn
+    task_id, stamp = recorded_stamp(db, note, "stamp:twice-at-once")
 
     runs, errors = deliver_twice(app, db, task_id, stamp)
 
@@ -239,10 +240,7 @@ def test_when_the_first_delivery_fails_the_one_waiting_does_the_work(app, db, no
     delivery that waited for it claims it and does the work, once."""
     if not postgresql(db):
         pytest.skip("SQLite runs the work first (see the racing test above)")
-    enqueue("example.stamp", "stamp:first-fails", send=False, note_id=note.id)
-    db.session.commit()
-    task_id = task(db, "stamp:first-fails").id
-    stamp = state().actors["example.stamp"].fn
+    task_id, stamp = recorded_stamp(db, note, "stamp:first-fails")
 
     def fails_first(note_id: int) -> None:
         stamp(note_id=note_id)
@@ -348,10 +346,7 @@ def test_work_that_ends_its_own_transaction_fails_instead_of_being_done_in_part(
     done with what was left."""
     from core.db import db as _db
 
-    enqueue("example.stamp", "stamp:ends-itself", send=False, note_id=note.id)
-    db.session.commit()
-    task_id = task(db, "stamp:ends-itself").id
-    stamp = state().actors["example.stamp"].fn
+    task_id, stamp = recorded_stamp(db, note, "stamp:ends-itself")
 
     def rolls_back(note_id: int) -> None:
         stamp(note_id=note_id)
