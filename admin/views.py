@@ -60,7 +60,8 @@ BIG_COUNT_SECONDS = 600
 ESTIMATE_SECONDS = 60
 #: (view, townships, search, filters) -> until when (time.monotonic()) the list is "big"
 _big_counts: dict[tuple, float] = {}
-#: the same keys -> (until when, the planner's estimate) of a big list
+#: (the same key, the user) -> (until when, the planner's estimate) of a big list: some
+#: lists also show the user's own rows, which the townships in the key do not tell
 _estimates: dict[tuple, tuple[float, int]] = {}
 #: (endpoint, site root, arguments) -> the address of a static file
 _static_urls: dict[tuple, str] = {}
@@ -297,18 +298,19 @@ class LeanListMixin:
             return count_query.scalar() or 0
         rows = count_query.statement.with_only_columns(literal_column("1"))
         now = time.monotonic()
+        mine = (key, current_user.get_id())
         if key is not None and _big_counts.get(key, 0) > now:
-            kept = _estimates.get(key)
+            kept = _estimates.get(mine)
             if kept is not None and kept[0] > now:
                 g._township_count_estimate = True
                 return kept[1]
             estimate = self._planned_rows(rows)
             if estimate > threshold:
                 g._township_count_estimate = True
-                _estimates[key] = (now + ESTIMATE_SECONDS, estimate)
+                _estimates[mine] = (now + ESTIMATE_SECONDS, estimate)
                 return estimate
             _big_counts.pop(key, None)
-            _estimates.pop(key, None)
+            _estimates.pop(mine, None)
         capped = session.scalar(
             sa_select(func.count()).select_from(rows.limit(threshold + 1).subquery())
         )
@@ -317,11 +319,11 @@ class LeanListMixin:
         g._township_count_estimate = True
         estimate = max(self._planned_rows(rows), threshold + 1)
         if key is not None:
-            if len(_big_counts) > 1000:
+            if len(_big_counts) > 1000 or len(_estimates) > 10_000:
                 _big_counts.clear()
                 _estimates.clear()
             _big_counts[key] = now + BIG_COUNT_SECONDS
-            _estimates[key] = (now + ESTIMATE_SECONDS, estimate)
+            _estimates[mine] = (now + ESTIMATE_SECONDS, estimate)
         return estimate
 
     @staticmethod
