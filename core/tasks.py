@@ -68,7 +68,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
 from core.db import db, utcnow
 from core.models import TaskRecord, TaskStatus
@@ -747,8 +747,10 @@ def resend_due(app, grace_seconds: int | None = None, sent_before: datetime | No
     One sweep at a time in a process: while one is sending, a sweep message that comes
     meanwhile returns at once (the scheduler sends one every ``SWEEP_SECONDS``; when a
     sweep took longer than that, sweeps queued behind each other took every worker thread
-    and no task got done). The messages are sent without a query each; the rows sent are
-    stamped ``sent_at`` together.
+    and no task got done). The rows to send are stamped ``sent_at`` together and committed
+    first (a task running right now is left out: :func:`_stamp_sent`), then the messages
+    are sent without a query each; the tasks whose message the broker refused get their
+    previous ``sent_at`` back.
     """
     if not _sweeping.acquire(blocking=False):
         log.info("sweep: another sweep is still sending; this one has nothing to do")
@@ -784,58 +786,85 @@ def _resend_due(app, grace_seconds: int | None, sent_before: datetime | None) ->
             if (now - (row.sent_at or row.created_at)).total_seconds()
             >= resend_wait(row.created_at, row.sent_at, grace)
         ][:RESEND_BATCH]
-        sent: list[int] = []
+        for row in due:
+            if row.actor_name not in actors:
+                log.error("task %s names an unknown actor %s", row.id, row.actor_name)
+        due = [row for row in due if row.actor_name in actors]
         try:
-            for position, row in enumerate(due):
-                lazy = actors.get(row.actor_name)
-                if lazy is None:
-                    log.error("task %s names an unknown actor %s", row.id, row.actor_name)
-                    continue
-                try:
-                    lazy.send(row.id)
-                except Exception as exc:  # the broker is down: one line, not one per task
-                    log.error(
-                        "sweep: the broker refused a message (%s: %s); %d pending task(s) "
-                        "wait for the next sweep",
-                        type(exc).__name__,
-                        exc,
-                        len(due) - position,
-                    )
-                    break
-                sent.append(row.id)
-        finally:
-            _stamp_sent(sent)
+            stamped = _stamp_sent([row.id for row in due], now)
             db.session.commit()
+        finally:
             db.session.remove()
+        due = [row for row in due if row.id in stamped]
+        sent = 0
+        for position, row in enumerate(due):
+            try:
+                actors[row.actor_name].send(row.id)
+            except Exception as exc:  # the broker is down: one line, not one per task
+                log.error(
+                    "sweep: the broker refused a message (%s: %s); %d pending task(s) "
+                    "wait for the next sweep",
+                    type(exc).__name__,
+                    exc,
+                    len(due) - position,
+                )
+                _unstamp(due[position:], now)
+                break
+            sent += 1
     if sent:
-        log.info("sweep: sent %d pending task(s) again", len(sent))
-    return len(sent)
+        log.info("sweep: sent %d pending task(s) again", sent)
+    return sent
 
 
-def _stamp_sent(task_ids: list[int]) -> None:
-    """Set ``sent_at`` on the rows the sweep sent.
+def _stamp_sent(task_ids: list[int], now: datetime) -> set[int]:
+    """Stamp ``sent_at`` on the tasks the sweep is about to send, and commit, before any
+    message goes out; returns the ids stamped.
 
-    PostgreSQL leaves out a row whose lock another transaction holds: a task running
-    right now (its claim holds the row until it commits, see :func:`_claim_then_run`).
-    Waiting for it would keep the sweep, and every row it had stamped already (and so
-    the tasks it had just sent), waiting as long as the task runs; the running task
-    needs no stamp (it is done when it commits, or pending again to be sent again).
+    Left out: a task no longer pending (done meanwhile), and on PostgreSQL a task whose
+    row another transaction holds (``SKIP LOCKED``): a task running right now, whose claim
+    holds its row until it commits (:func:`_claim_then_run`). It needs no second message:
+    it is done when it commits, or pending again for a later sweep. Waiting for it would
+    hold the sweep, and every row it had stamped already, as long as the task runs.
+    Stamped and committed first, the rows are free when their messages arrive.
     """
     postgresql = db.session.get_bind().dialect.name == "postgresql"
+    stamped: set[int] = set()
     for chunk in range(0, len(task_ids), 500):
         ids = task_ids[chunk : chunk + 500]
+        pending = and_(TaskRecord.id.in_(ids), TaskRecord.status == TaskStatus.pending)
         if postgresql:
-            ids = (
-                select(TaskRecord.id)
-                .where(TaskRecord.id.in_(ids))
-                .with_for_update(skip_locked=True)
+            pending = TaskRecord.id.in_(
+                select(TaskRecord.id).where(pending).with_for_update(skip_locked=True)
             )
-        db.session.execute(
-            update(TaskRecord)
-            .where(TaskRecord.id.in_(ids))
-            .values(sent_at=utcnow())
-            .execution_options(synchronize_session=False)
+        stamped.update(
+            db.session.scalars(
+                update(TaskRecord)
+                .where(pending)
+                .values(sent_at=now)
+                .returning(TaskRecord.id)
+                .execution_options(synchronize_session=False)
+            )
         )
+    return stamped
+
+
+def _unstamp(rows, now: datetime) -> None:
+    """Give back their previous ``sent_at`` to stamped tasks whose message the broker
+    refused: the next sweep sends them after the usual grace, not after a longer wait."""
+    try:
+        for row in rows:
+            db.session.execute(
+                update(TaskRecord)
+                .where(TaskRecord.id == row.id, TaskRecord.sent_at == now)
+                .values(sent_at=row.sent_at)
+                .execution_options(synchronize_session=False)
+            )
+        db.session.commit()
+    except Exception:  # the database too: they wait for a later sweep, a little longer
+        db.session.rollback()
+        log.exception("sweep: could not give back the send times of unsent tasks")
+    finally:
+        db.session.remove()
 
 
 def declared_actors() -> dict[str, LazyActor]:
