@@ -851,14 +851,18 @@ def _stamp_sent(task_ids: list[int], now: datetime) -> set[int]:
 def _unstamp(rows, now: datetime) -> None:
     """Give back their previous ``sent_at`` to stamped tasks whose message the broker
     refused: the next sweep sends them after the usual grace, not after a longer wait."""
+    by_previous: dict[datetime | None, list[int]] = {}
+    for row in rows:
+        by_previous.setdefault(row.sent_at, []).append(row.id)
     try:
-        for row in rows:
-            db.session.execute(
-                update(TaskRecord)
-                .where(TaskRecord.id == row.id, TaskRecord.sent_at == now)
-                .values(sent_at=row.sent_at)
-                .execution_options(synchronize_session=False)
-            )
+        for previous, ids in by_previous.items():  # mostly one: never sent (None)
+            for chunk in range(0, len(ids), 500):
+                db.session.execute(
+                    update(TaskRecord)
+                    .where(TaskRecord.id.in_(ids[chunk : chunk + 500]), TaskRecord.sent_at == now)
+                    .values(sent_at=previous)
+                    .execution_options(synchronize_session=False)
+                )
         db.session.commit()
     except Exception:  # the database too: they wait for a later sweep, a little longer
         db.session.rollback()
