@@ -559,16 +559,52 @@ def _run_durable(
     to dramatiq (which retries); after ``max_attempts`` failures the row turns
     ``failed`` and no further delivery runs it.
 
-    PostgreSQL claims the row first (:func:`_claim_then_run`): a second delivery
-    waits for the first and skips. SQLite runs the work first and marks the row
-    after it (:func:`_run_then_mark`): its write lock covers the whole database,
-    and a claim taken first would hold it for the whole task.
+    PostgreSQL claims the row first: the conditional UPDATE to done (``RETURNING`` the
+    task's args) comes before the work and holds the row's lock until the commit, so a
+    second delivery of the same task waits on it, then (READ COMMITTED re-checks the
+    WHERE on the row as committed) matches no row and returns without running the work;
+    if the first one failed and rolled back, the row is pending again and the second one
+    runs it. SQLite reads the row, runs the work, then marks the row with the same
+    conditional UPDATE: its single write lock covers the whole database, and a claim
+    taken first would hold it for the whole task (an SMTP send would keep every web request's
+    writes waiting); a second delivery that ran the work too matches no row there and
+    rolls its copy back.
     """
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        _claim_then_run(connection, fn, actor_name, task_id, max_attempts)
+    statements = _task_statements()
+    session = db.session()
+    connection = session.connection()
+    claim_first = connection.dialect.name == "postgresql"
+    if claim_first:
+        row = connection.execute(
+            statements["claim"], {"task_id": task_id, "done_at": utcnow()}
+        ).first()
     else:
-        _run_then_mark(connection, fn, actor_name, task_id, max_attempts)
+        row = connection.execute(statements["read"], {"task_id": task_id}).first()
+        if row is not None and row.status != TaskStatus.pending:
+            row = None
+    if row is None:
+        found = connection.execute(statements["read"], {"task_id": task_id}).first()
+        session.rollback()
+        _log_skipped(actor_name, task_id, None if found is None else found.status)
+        return
+    transaction = session.get_transaction()
+    try:
+        fn(**row.args)
+        _check_same_transaction(session, transaction, actor_name)
+        if not claim_first:
+            done = session.connection().execute(
+                statements["mark"], {"task_id": task_id, "done_at": utcnow()}
+            )
+            if done.rowcount != 1:
+                # someone else finished it first: undo our copy of the work
+                session.rollback()
+                log.info("%s: task %s was done by another worker", actor_name, task_id)
+                return
+        session.commit()
+    except BaseException as exc:  # TimeLimitExceeded is a BaseException
+        session.rollback()
+        _record_failure(actor_name, task_id, exc, max_attempts)
+        raise
 
 
 @functools.cache
@@ -597,73 +633,6 @@ def _task_statements() -> dict[str, Any]:
         "mark": update(table).where(*this_pending).values(**done),
         "read": select(table.c.status, table.c.args).where(table.c.id == bindparam("task_id")),
     }
-
-
-def _claim_then_run(
-    connection, fn: Callable[..., Any], actor_name: str, task_id: int, max_attempts: int
-) -> None:
-    """PostgreSQL: mark the row done first (``UPDATE ... WHERE status = 'pending'
-    RETURNING args``), run the work in the same transaction, commit both.
-
-    The UPDATE holds the row's lock until the commit: a second delivery of the same
-    task waits on it, then (READ COMMITTED re-checks the WHERE on the row as committed)
-    matches no row and returns without running the work; if the first one failed and
-    rolled back, the row is pending again and the second one runs it.
-    """
-    statements = _task_statements()
-    session = db.session()
-    row = connection.execute(statements["claim"], {"task_id": task_id, "done_at": utcnow()}).first()
-    if row is None:
-        status = connection.execute(statements["read"], {"task_id": task_id}).first()
-        session.rollback()
-        _log_skipped(actor_name, task_id, None if status is None else status.status)
-        return
-    claimed = session.get_transaction()
-    try:
-        fn(**row.args)
-        _check_same_transaction(session, claimed, actor_name)
-        session.commit()
-    except BaseException as exc:  # TimeLimitExceeded is a BaseException
-        session.rollback()
-        _record_failure(actor_name, task_id, exc, max_attempts)
-        raise
-
-
-def _run_then_mark(
-    connection, fn: Callable[..., Any], actor_name: str, task_id: int, max_attempts: int
-) -> None:
-    """SQLite: read the row, run the work, then mark it done with the conditional UPDATE
-    in the same transaction; a second delivery that ran the work too matches no row
-    there and rolls its copy back.
-
-    The database's single write lock is taken by the work's first write (or by the
-    mark), not for the whole task: work that writes nothing (an e-mail through SMTP)
-    does not keep the web requests' writes waiting.
-    """
-    statements = _task_statements()
-    row = connection.execute(statements["read"], {"task_id": task_id}).first()
-    if row is None or row.status != TaskStatus.pending:
-        db.session.rollback()
-        _log_skipped(actor_name, task_id, None if row is None else row.status)
-        return
-    session = db.session()
-    started = session.get_transaction()
-    try:
-        fn(**row.args)
-        _check_same_transaction(session, started, actor_name)
-        done = session.connection().execute(
-            statements["mark"], {"task_id": task_id, "done_at": utcnow()}
-        )
-        if done.rowcount != 1:
-            # someone else finished it first: undo our copy of the work
-            db.session.rollback()
-            log.info("%s: task %s was done by another worker", actor_name, task_id)
-            return
-        db.session.commit()
-    except BaseException as exc:  # TimeLimitExceeded is a BaseException
-        db.session.rollback()
-        _record_failure(actor_name, task_id, exc, max_attempts)
-        raise
 
 
 def _check_same_transaction(session, transaction, actor_name: str) -> None:
@@ -822,7 +791,7 @@ def _stamp_sent(task_ids: list[int], now: datetime) -> set[int]:
 
     Left out: a task no longer pending (done meanwhile), and on PostgreSQL a task whose
     row another transaction holds (``SKIP LOCKED``): a task running right now, whose claim
-    holds its row until it commits (:func:`_claim_then_run`). It needs no second message:
+    holds its row until it commits (:func:`_run_durable`). It needs no second message:
     it is done when it commits, or pending again for a later sweep. Waiting for it would
     hold the sweep, and every row it had stamped already, as long as the task runs.
     Stamped and committed first, the rows are free when their messages arrive.

@@ -369,14 +369,6 @@ def withdraw_product(product: Product, reason: str, by: User | None = None) -> N
 # ---------------------------------------------------------------------------
 
 
-def latest_fire_time(
-    cron: str, timezone: str, after: datetime, now: datetime
-) -> tuple[datetime | None, int]:
-    """The latest fire time of the schedule in ``(after, now]`` and how many there were."""
-    span = missed_fire_times(cron, timezone, after, now)
-    return span.latest, span.count
-
-
 @dataclass(frozen=True)
 class MissedSpan:
     """The fire times of a plan in ``(after, now]``: the first, the latest and how many."""
